@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"pkgbox/store"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitBuildFailed = 3
+	ExitInterrupted = 130
+)
+
+// exitError carries an exit status through Cobra without a message: the
+// payload of `pkgbox run` already said what it had to say.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// hinter is implemented by errors that know what the user should do next.
+type hinter interface{ Hint() string }
+
+// Main runs pkgbox with os.Args and returns the process's exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCommand()
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	err := root.ExecuteContext(ctx)
+	return report(os.Stderr, err, ctx.Err() != nil)
+}
+
+// report prints err (if any) as one line, plus a hint line where there is
+// advice, and picks the exit code.
+func report(w io.Writer, err error, interrupted bool) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(w, "pkgbox: %s\n", strings.TrimSpace(err.Error()))
+	if h := hintFor(err); h != "" {
+		fmt.Fprintf(w, "hint: %s\n", h)
+	}
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue) || isCobraUsage(err):
+		return ExitUsage
+	case interrupted || errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	}
+	return ExitError
+}
+
+// hintFor turns well-known failures into advice.
+func hintFor(err error) string {
+	var h hinter
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	switch {
+	case errors.Is(err, store.ErrNoRoot):
+		return "see the roots with `pkgbox list`, make one with `pkgbox create SUITE`"
+	case errors.Is(err, store.ErrBusy):
+		return "wait for the other pkgbox to finish, or see what holds it with `pkgbox list`"
+	case errors.Is(err, unix.EPERM) && os.Geteuid() != 0:
+		return "pkgbox needs root for namespaces and mounts: run it with sudo"
+	case errors.Is(err, unix.ENOSPC):
+		return "the file system holding the store is full: free space or point --store elsewhere"
+	}
+	return ""
+}
+
+// isCobraUsage recognises Cobra's own argument errors, which are plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

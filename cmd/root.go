@@ -1,0 +1,67 @@
+// Package cmd holds pkgbox's Cobra commands: flags, help text, and the
+// translation of errors into messages and exit codes. The work itself is done
+// by the packages below it; no command makes a syscall or runs a program.
+package cmd
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"pkgbox/store"
+)
+
+// version is set at build time with -ldflags "-X pkgbox/cmd.version=...".
+var version = "dev"
+
+// globalOptions are the flags every command has.
+type globalOptions struct {
+	store   string
+	verbose bool
+}
+
+func (g *globalOptions) addFlags(c *cobra.Command) {
+	def := os.Getenv(store.EnvDir)
+	if def == "" {
+		def = store.DefaultDir
+	}
+	c.PersistentFlags().StringVar(&g.store, "store", def, "store directory for roots, sessions and caches (env "+store.EnvDir+")")
+	c.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "show what is being done, and the output of the tools pkgbox runs")
+}
+
+// openStore opens the store the flags name.
+func (g *globalOptions) openStore() (*store.Store, error) {
+	return store.Open(g.store)
+}
+
+// newRootCommand builds the whole command tree.
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "pkgbox",
+		Short: "Build Debian packages in throw-away sandboxes",
+		Long: `pkgbox builds Debian packages in throw-away sandboxes: roots made by
+debootstrap, entered in fresh PID, mount, UTS, IPC and network namespaces,
+with nothing left behind afterwards.`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	g.addFlags(root)
+	root.SetVersionTemplate("pkgbox {{.Version}}\n")
+	root.AddCommand(
+		newVersionCommand(),
+	)
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print pkgbox's version",
+		Args:  cobra.NoArgs,
+		Run: func(c *cobra.Command, _ []string) {
+			c.Printf("pkgbox %s\n", version)
+		},
+	}
+}

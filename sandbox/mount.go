@@ -1,0 +1,97 @@
+package sandbox
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// MountFlags are the per-mount attributes a sandbox mount may carry. They are
+// pkgbox's own bits, not the kernel's, so that profiles can build mounts
+// without importing syscall constants; the init maps them to MOUNT_ATTR_*.
+type MountFlags uint32
+
+// The attributes a mount can carry, as mount(8) names them.
+const (
+	ReadOnly MountFlags = 1 << iota
+	NoSuid
+	NoDev
+	NoExec
+	NoAtime
+	RelAtime
+	StrictAtime
+	NoDiratime
+	NoSymfollow
+)
+
+var flagNames = []struct {
+	flag MountFlags
+	name string
+}{
+	{ReadOnly, "ro"}, {NoSuid, "nosuid"}, {NoDev, "nodev"}, {NoExec, "noexec"},
+	{NoAtime, "noatime"}, {RelAtime, "relatime"}, {StrictAtime, "strictatime"},
+	{NoDiratime, "nodiratime"}, {NoSymfollow, "nosymfollow"},
+}
+
+// String lists the flags as mount(8) options, comma-separated.
+func (f MountFlags) String() string {
+	var names []string
+	for _, fn := range flagNames {
+		if f&fn.flag != 0 {
+			names = append(names, fn.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// Mount types other than a real filesystem type.
+const (
+	// TypeBind binds a host path (Source) onto Target; Recursive makes it rbind.
+	TypeBind = "bind"
+)
+
+// Mount is one mount the init makes inside the new root. It is plain data so
+// that it can cross the pipe to the init as JSON; all validation of user input
+// happens where mounts are built (package profiles), all syscalls in the init.
+type Mount struct {
+	// Type is TypeBind or a filesystem type: tmpfs, proc, sysfs, devpts, mqueue.
+	Type string `json:"type"`
+	// Source is the host path for a bind; for other types the name that
+	// mountinfo shows (conventionally the type itself).
+	Source string `json:"source"`
+	// Target is an absolute path inside the root. The init resolves it inside
+	// the root (symlinks and ".." cannot leave it) and creates it if missing.
+	Target string `json:"target"`
+	// Recursive makes a bind an rbind: submounts of Source come along.
+	Recursive bool `json:"recursive,omitempty"`
+	// Flags are the mount attributes (ro, nosuid, ...).
+	Flags MountFlags `json:"flags,omitempty"`
+	// Data are filesystem options handed to the filesystem itself, such as
+	// "mode=1777" or "size=50%"; "key=value" or a bare "key".
+	Data []string `json:"data,omitempty"`
+	// Origin says where the mount came from ("FILE:LINE"), for error messages.
+	Origin string `json:"origin,omitempty"`
+}
+
+// Validate checks what the init relies on: an absolute, clean target and a
+// source for binds. It is a last line of defence; profiles reports errors
+// with file and line before a Mount is ever built.
+func (m Mount) Validate() error {
+	where := ""
+	if m.Origin != "" {
+		where = m.Origin + ": "
+	}
+	if m.Type == "" {
+		return fmt.Errorf("%smount on %q has no type", where, m.Target)
+	}
+	if !path.IsAbs(m.Target) {
+		return fmt.Errorf("%smount target %q is not an absolute path", where, m.Target)
+	}
+	if strings.ContainsRune(m.Target, 0) || strings.ContainsRune(m.Source, 0) {
+		return fmt.Errorf("%smount %q contains a NUL byte", where, m.Target)
+	}
+	if m.Type == TypeBind && !path.IsAbs(m.Source) {
+		return fmt.Errorf("%sbind source %q is not an absolute path", where, m.Source)
+	}
+	return nil
+}

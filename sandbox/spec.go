@@ -1,0 +1,89 @@
+// Package sandbox runs a command in a Debian root (or any root directory) in
+// fresh PID, mount, UTS, IPC and, unless asked otherwise, network namespaces,
+// and guarantees that nothing it started or mounted outlives it.
+//
+// The parent re-executes its own binary as the sandbox's init (see Init); the
+// init is PID 1 of the new PID namespace, builds the mount tree in its own
+// mount namespace, pivots into the root, starts the payload, forwards signals,
+// reaps, and exits with the payload's status. Its exit makes the kernel kill
+// everything left in the namespace, and the mount namespace dies with it.
+//
+// This package knows nothing about Debian or about pkgbox's store.
+package sandbox
+
+import (
+	"io"
+	"os"
+)
+
+// Spec describes one sandbox. Everything but Hold crosses to the init as JSON.
+type Spec struct {
+	// Root is the host path of the root file system.
+	Root string `json:"root"`
+	// Overlay, when set, makes the session ephemeral: Root is the read-only
+	// lower layer and every write lands in Overlay.Upper. When nil, the
+	// sandbox works on Root itself (the caller holds the root's exclusive lock).
+	Overlay *Overlay `json:"overlay,omitempty"`
+	// Mounts are made inside the root after /proc and /dev, in order.
+	Mounts []Mount `json:"mounts,omitempty"`
+	// Hostname is the sandbox's host name.
+	Hostname string `json:"hostname"`
+	// Network keeps the host's network; otherwise the sandbox has only lo.
+	Network bool `json:"network"`
+	// User runs the payload as this user of the root (name or numeric uid);
+	// empty means root.
+	User string `json:"user,omitempty"`
+	// Env is the payload's whole environment, as KEY=VALUE.
+	Env []string `json:"env"`
+	// Args is the payload's argv; Args[0] is looked up in the root's PATH
+	// (from Env) unless it contains a slash.
+	Args []string `json:"args"`
+	// Dir is the payload's working directory inside the root; empty means
+	// the user's home directory, or / if it has none.
+	Dir string `json:"dir,omitempty"`
+	// TTY gives the payload a new pseudo-terminal from the sandbox's own
+	// devpts, as its controlling terminal, relayed to the caller's terminal
+	// (which Run puts in raw mode). Without it the payload inherits the
+	// caller's stdin, stdout and stderr as they are.
+	TTY bool `json:"tty,omitempty"`
+	// UIDMap and GIDMap are reserved for rootless mode (a user namespace);
+	// they must be empty for now.
+	UIDMap []IDMap `json:"uid_map,omitempty"`
+	GIDMap []IDMap `json:"gid_map,omitempty"`
+
+	// Hold are files the init keeps open until it exits, such as a session's
+	// lock file: the lock is then held exactly as long as the sandbox lives,
+	// even when pkgbox itself is killed.
+	Hold []*os.File `json:"-"`
+}
+
+// Overlay names the directories of an overlayfs session.
+type Overlay struct {
+	Upper  string `json:"upper"`
+	Work   string `json:"work"`
+	Merged string `json:"merged"`
+}
+
+// IDMap is one line of a user namespace's uid_map or gid_map.
+type IDMap struct {
+	Inside  uint32 `json:"inside"`
+	Outside uint32 `json:"outside"`
+	Count   uint32 `json:"count"`
+}
+
+// Result is how the payload ended.
+type Result struct {
+	// ExitCode is the payload's exit status, or 128+signal when a signal
+	// killed it, as a shell reports it.
+	ExitCode int
+	// Signal is the signal that killed the payload, or 0.
+	Signal os.Signal
+}
+
+// Stdio is what the payload reads and writes. Nil members mean /dev/null.
+// With Spec.TTY, Stdin and Stdout must be the caller's terminal (*os.File).
+type Stdio struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}

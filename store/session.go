@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Session is one overlay session's directories. Its lock file is held for
+// the session's whole life; a session whose lock is free is dead, and GC
+// removes it.
+type Session struct {
+	ID     string
+	Dir    string
+	Upper  string
+	Work   string
+	Merged string
+	lock   *Lock
+}
+
+// sessionInfo is recorded in sessions/ID/session.json for `shell --session`
+// and for humans looking at a kept session.
+type sessionInfo struct {
+	Root    string    `json:"root"`
+	Pid     int       `json:"pid"`
+	Created time.Time `json:"created"`
+}
+
+// NewSession makes a session directory for a session on rootPath and locks
+// it. label names the session (usually the root's name).
+func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	id := label + "-" + hex.EncodeToString(b[:])
+	if ValidateName(label) != nil {
+		id = "session-" + hex.EncodeToString(b[:])
+	}
+	dir := filepath.Join(s.Dir, "sessions", id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			_ = RemoveTree(dir)
+		}
+	}()
+	lock, err := lockFile(context.Background(), filepath.Join(dir, "lock"), true, false)
+	if err != nil {
+		return nil, fmt.Errorf("lock session %s: %w", id, err)
+	}
+	sess := &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"),
+		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), lock: lock}
+	for _, d := range []string{sess.Upper, sess.Work, sess.Merged} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			lock.Unlock()
+			return nil, fmt.Errorf("create session: %w", err)
+		}
+	}
+	info, _ := json.Marshal(sessionInfo{Root: rootPath, Pid: os.Getpid(), Created: time.Now().UTC()})
+	if err := os.WriteFile(filepath.Join(dir, "session.json"), info, 0o644); err != nil {
+		lock.Unlock()
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	return sess, nil
+}
+
+// LockFile is the session's held lock file, for the sandbox to inherit so the
+// session counts as alive while its init lives.
+func (s *Session) LockFile() *os.File { return s.lock.File() }
+
+// Remove deletes the session's directory and releases its lock.
+func (s *Session) Remove() error {
+	err := RemoveTree(s.Dir)
+	if uerr := s.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("remove session %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// Keep releases the session's lock and leaves its directory for a later look.
+func (s *Session) Keep() error { return s.lock.Unlock() }
+
+// GC removes sessions and temporary roots whose owner died: those whose lock
+// nobody holds. It returns what it removed.
+func (s *Store) GC() ([]string, error) {
+	var removed []string
+	var errs []error
+	sessions, err := os.ReadDir(filepath.Join(s.Dir, "sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	for _, e := range sessions {
+		dir := filepath.Join(s.Dir, "sessions", e.Name())
+		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock")); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			removed = append(removed, dir)
+		}
+	}
+	temps, err := filepath.Glob(filepath.Join(s.Dir, "tmp", "*.lock"))
+	if err != nil {
+		return nil, err
+	}
+	for _, lockPath := range temps {
+		dir := lockPath[:len(lockPath)-len(".lock")]
+		if ok, err := removeIfUnlocked(dir, lockPath); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			removed = append(removed, dir)
+			_ = os.Remove(lockPath)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeIfUnlocked removes dir when lockPath can be locked: its owner is gone.
+// A directory without a lock file was never completed, and is removed too.
+func removeIfUnlocked(dir, lockPath string) (bool, error) {
+	l, err := lockFile(context.Background(), lockPath, true, false)
+	if errors.Is(err, ErrBusy) {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
+	defer l.Unlock()
+	if err := RemoveTree(dir); err != nil {
+		return false, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,126 @@
+// Package store owns pkgbox's on-disk state: roots and their metadata,
+// overlay sessions, the shared apt caches, and the locks that keep them
+// consistent between concurrent pkgbox processes.
+//
+// Layout, below the store directory (default /var/lib/pkgbox):
+//
+//	roots/NAME/            a root file system
+//	roots/NAME.json        its metadata (Root)
+//	sessions/ID/           upper/, work/, merged/ of one overlay session, and lock
+//	cache/apt/SUITE-ARCH/  .debs shared by every root and session of that suite
+//	locks/NAME.lock        flock: shared while a session reads a root, exclusive to change it
+//	tmp/                   half-made roots; only complete ones are renamed into roots/
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultDir is where the store lives unless --store or PKGBOX_STORE say otherwise.
+const DefaultDir = "/var/lib/pkgbox"
+
+// EnvDir is the environment variable that names the store.
+const EnvDir = "PKGBOX_STORE"
+
+// Store is an opened store directory.
+type Store struct {
+	// Dir is the store's absolute path.
+	Dir string
+}
+
+// Open opens the store at dir, creating its folders if needed.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		dir = DefaultDir
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store %q: %w", dir, err)
+	}
+	s := &Store{Dir: abs}
+	for _, sub := range []string{"roots", "sessions", "locks", "tmp", "cache/apt"} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("open store %q: %w", abs, err)
+		}
+	}
+	return s, nil
+}
+
+// ErrNoRoot is returned (wrapped) when a root does not exist.
+var ErrNoRoot = errors.New("no such root")
+
+// ValidateName checks that a root name is usable as a single path component
+// and reads well on a command line.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("root name is empty")
+	case name == "." || name == ".." || strings.Contains(name, ".."):
+		return fmt.Errorf("root name %q may not contain \"..\"", name)
+	case len(name) > 64:
+		return fmt.Errorf("root name %q is longer than 64 characters", name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			(i > 0 && (r == '-' || r == '_' || r == '.' || r == '+'))
+		if !ok {
+			return fmt.Errorf("root name %q may only hold letters, digits and - _ . + (not first)", name)
+		}
+	}
+	return nil
+}
+
+// RootPath is where root NAME's file system lives (whether or not it exists).
+func (s *Store) RootPath(name string) string { return filepath.Join(s.Dir, "roots", name) }
+
+func (s *Store) metaPath(name string) string { return filepath.Join(s.Dir, "roots", name+".json") }
+
+// CacheDir is the apt archive cache shared by roots and sessions of one suite
+// and architecture; it is created if missing.
+func (s *Store) CacheDir(suite, arch string) (string, error) {
+	dir := filepath.Join(s.Dir, "cache", "apt", suite+"-"+arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create apt cache: %w", err)
+	}
+	return dir, nil
+}
+
+// Temp is a directory under the store's tmp/ in which a root is being
+// made, with a held lock beside it so GC can tell an abandoned one.
+type Temp struct {
+	// Path is the directory to fill.
+	Path string
+	lock *Lock
+}
+
+// TempDir makes a fresh directory under the store's tmp/ for a root that is
+// being made; Install renames it into place once it is complete.
+func (s *Store) TempDir(name string) (_ *Temp, retErr error) {
+	dir, err := os.MkdirTemp(filepath.Join(s.Dir, "tmp"), name+".")
+	if err != nil {
+		return nil, fmt.Errorf("create temporary root: %w", err)
+	}
+	lock, err := lockFile(context.Background(), dir+".lock", true, false)
+	if err != nil {
+		_ = os.Remove(dir)
+		return nil, fmt.Errorf("create temporary root: %w", err)
+	}
+	return &Temp{Path: dir, lock: lock}, nil
+}
+
+// Remove deletes whatever is left of the temporary directory (nothing, after
+// a successful Install) and its lock.
+func (t *Temp) Remove() error {
+	var err error
+	if _, serr := os.Lstat(t.Path); serr == nil {
+		err = RemoveTree(t.Path)
+	}
+	_ = os.Remove(t.Path + ".lock")
+	_ = t.lock.Unlock()
+	return err
+}
