@@ -2,23 +2,323 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // InitArg is argv[1] of the re-executed binary that becomes the sandbox's init.
 const InitArg = "__pkgbox-init"
 
+// KillGrace is how long the payload has to end after SIGTERM (forwarded, or
+// sent because the context was cancelled) before the whole sandbox is killed.
+var KillGrace = 10 * time.Second
+
+// File descriptors of the init, in the order Run passes them.
+const (
+	fdConfig = 3 // the initConfig, as JSON; EOF after it
+	fdStatus = 4 // the init's messages to the parent, JSON lines
+	fdLife   = 5 // read end of a pipe whose write end only the parent holds
+	fdFirst  = 6 // then the console socket (TTY only), then Spec.Hold
+)
+
+// initConfig is what crosses to the init: the spec and where its extra
+// descriptors are.
+type initConfig struct {
+	Spec      *Spec         `json:"spec"`
+	ConsoleFD int           `json:"console_fd,omitempty"`
+	HoldFDs   []int         `json:"hold_fds,omitempty"`
+	Winsize   *unix.Winsize `json:"winsize,omitempty"`
+}
+
+// initStatus is one message from the init.
+type initStatus struct {
+	// Error is set when the sandbox could not be set up or the payload not started.
+	Error string `json:"error,omitempty"`
+	// Exit and Signal say how the payload ended.
+	Exit   *int `json:"exit,omitempty"`
+	Signal int  `json:"signal,omitempty"`
+}
+
+// SetupError is a failure to build the sandbox (a mount, the root, the
+// payload's start), as reported by the init.
+type SetupError struct{ Msg string }
+
+func (e *SetupError) Error() string { return e.Msg }
+
 // Run starts the sandbox described by spec, waits for its payload and
 // returns how it ended. SIGINT, SIGTERM, SIGHUP and SIGQUIT that reach pkgbox
-// while the payload runs are forwarded to it. When ctx is cancelled the
-// payload gets SIGTERM, and the whole sandbox SIGKILL a few seconds later.
-// An error means the sandbox could not be set up; the payload's own failure
-// is a Result with a non-zero ExitCode.
-func Run(ctx context.Context, spec *Spec, stdio Stdio) (*Result, error) {
-	return nil, errors.New("not yet")
+// while the payload runs are forwarded to the payload's process group; after
+// a forwarded SIGTERM or SIGHUP, or when ctx is cancelled (which sends
+// SIGTERM), the payload has KillGrace to end before the whole sandbox is
+// killed. An error means the sandbox could not be set up; the payload's own
+// failure is a Result with a non-zero ExitCode.
+func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error) {
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, &NeedRootError{}
+	}
+	cfg := &initConfig{Spec: spec}
+	var closeAfterStart, closeAfterWait []*os.File
+	defer func() {
+		for _, f := range append(closeAfterStart, closeAfterWait...) {
+			f.Close()
+		}
+	}()
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err != nil {
+			return nil, nil, fmt.Errorf("start sandbox: %w", err)
+		}
+		return r, w, nil
+	}
+	configR, configW, err := pipe()
+	if err != nil {
+		return nil, err
+	}
+	closeAfterStart = append(closeAfterStart, configR)
+	closeAfterWait = append(closeAfterWait, configW)
+	statusR, statusW, err := pipe()
+	if err != nil {
+		return nil, err
+	}
+	closeAfterStart = append(closeAfterStart, statusW)
+	closeAfterWait = append(closeAfterWait, statusR)
+	// The init watches lifeR: it reads EOF only when every copy of lifeW is
+	// closed, that is when this process is gone. Pdeathsig alone is not
+	// enough (golang/go#27505: it follows the thread, not the process).
+	lifeR, lifeW, err := pipe()
+	if err != nil {
+		return nil, err
+	}
+	closeAfterStart = append(closeAfterStart, lifeR)
+	closeAfterWait = append(closeAfterWait, lifeW)
+
+	extra := []*os.File{configR, statusW, lifeR}
+	var console *os.File
+	if spec.TTY {
+		parentEnd, childEnd, err := socketPair()
+		if err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
+		console = parentEnd
+		closeAfterStart = append(closeAfterStart, childEnd)
+		closeAfterWait = append(closeAfterWait, parentEnd)
+		cfg.ConsoleFD = fdConfig + len(extra)
+		extra = append(extra, childEnd)
+		cfg.Winsize = terminalSize(stdio.Stdout)
+	}
+	for _, f := range spec.Hold {
+		cfg.HoldFDs = append(cfg.HoldFDs, fdConfig+len(extra))
+		extra = append(extra, f)
+	}
+
+	cmd := exec.Command("/proc/self/exe", InitArg)
+	cmd.Env = []string{}
+	cmd.ExtraFiles = extra
+	cmd.Stderr = os.Stderr // only a crash of the init itself prints here
+	if !spec.TTY {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
+	}
+	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
+	if !spec.Network {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: uintptr(flags),
+		Pdeathsig:  syscall.SIGKILL,
+		// A session of its own: the terminal's signals reach pkgbox only,
+		// which forwards them, instead of racing it to the payload.
+		Setsid: true,
+	}
+
+	// Forward signals from before the start, so none is lost in between.
+	sigc := make(chan os.Signal, 8)
+	signal.Notify(sigc, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
+	defer signal.Stop(sigc)
+
+	// Start and wait from one goroutine locked to its OS thread: Pdeathsig
+	// fires when the thread that forked the child exits (golang/go#27505),
+	// so that thread must live as long as the child.
+	started := make(chan error, 1)
+	waited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			runtime.UnlockOSThread()
+			started <- err
+			return
+		}
+		started <- nil
+		waited <- cmd.Wait()
+		// The thread exits with the goroutine (still locked): harmless now.
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	for _, f := range closeAfterStart {
+		f.Close()
+	}
+	closeAfterStart = nil
+
+	data, err := json.Marshal(cfg)
+	if err == nil {
+		_, err = configW.Write(data)
+	}
+	configW.Close()
+	if err != nil {
+		cmd.Process.Kill()
+		<-waited
+		return nil, fmt.Errorf("start sandbox: send configuration: %w", err)
+	}
+
+	var relay *ttyRelay
+	relayCh := make(chan *ttyRelay, 1)
+	relayDone := make(chan struct{})
+	if spec.TTY {
+		go func() {
+			defer close(relayDone)
+			master, err := receiveFD(console)
+			if err != nil {
+				return // the init failed before making the terminal; it says why
+			}
+			r, err := startRelay(master, stdio)
+			if err != nil {
+				master.Close()
+				return
+			}
+			relayCh <- r
+			r.wait()
+		}()
+	} else {
+		close(relayDone)
+	}
+
+	var waitErr error
+	var kill <-chan time.Time
+	done := ctx.Done()
+loop:
+	for {
+		select {
+		case waitErr = <-waited:
+			break loop
+		case relay = <-relayCh:
+		case <-done:
+			done = nil
+			_ = cmd.Process.Signal(unix.SIGTERM)
+			if kill == nil {
+				kill = time.After(KillGrace)
+			}
+		case <-kill:
+			_ = cmd.Process.Kill()
+		case sig := <-sigc:
+			if sig == unix.SIGWINCH {
+				if relay != nil {
+					relay.resize()
+				}
+				continue
+			}
+			_ = cmd.Process.Signal(sig)
+			if (sig == unix.SIGTERM || sig == unix.SIGHUP) && kill == nil {
+				kill = time.After(KillGrace)
+			}
+		}
+	}
+	// The payload's end kills the namespace, which closes the terminal's
+	// other side: the relay drains what is left and stops by itself.
+	select {
+	case <-relayDone:
+	case <-time.After(2 * time.Second):
+	}
+	if relay == nil {
+		select {
+		case relay = <-relayCh:
+		default:
+		}
+	}
+	if relay != nil {
+		relay.restore()
+	}
+	return collect(statusR, cmd, waitErr)
+}
+
+// collect turns the init's last message and its wait status into a Result.
+func collect(statusR *os.File, cmd *exec.Cmd, waitErr error) (*Result, error) {
+	dec := json.NewDecoder(statusR)
+	var last initStatus
+	for {
+		var st initStatus
+		if err := dec.Decode(&st); err != nil {
+			break
+		}
+		last = st
+	}
+	if last.Error != "" {
+		return nil, &SetupError{Msg: last.Error}
+	}
+	if last.Exit != nil {
+		res := &Result{ExitCode: *last.Exit}
+		if last.Signal != 0 {
+			res.Signal = unix.Signal(last.Signal)
+		}
+		return res, nil
+	}
+	// No word from the init: it was killed (by us after the grace period, or
+	// by someone else) or crashed.
+	ps := cmd.ProcessState
+	if ps == nil {
+		return nil, fmt.Errorf("run sandbox: %w", waitErr)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return &Result{ExitCode: 128 + int(ws.Signal()), Signal: ws.Signal()}, nil
+	}
+	return nil, fmt.Errorf("sandbox init ended without reporting (exit status %d)", ps.ExitCode())
+}
+
+// NeedRootError says pkgbox must run as root for namespaces and mounts.
+type NeedRootError struct{}
+
+func (*NeedRootError) Error() string {
+	return "start sandbox: pkgbox needs root for namespaces and mounts"
+}
+
+// Hint says how to get root.
+func (*NeedRootError) Hint() string { return "run it with sudo" }
+
+func (s *Spec) validate() error {
+	if s.Root == "" {
+		return errors.New("start sandbox: no root given")
+	}
+	if len(s.Args) == 0 {
+		return errors.New("start sandbox: no command given")
+	}
+	if len(s.UIDMap) > 0 || len(s.GIDMap) > 0 {
+		return errors.New("start sandbox: user namespaces are not supported yet")
+	}
+	for _, m := range s.Mounts {
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("start sandbox: %w", err)
+		}
+	}
+	return nil
 }
 
 // MaybeInit becomes the sandbox's init, and never returns, when this process
 // was started as one (os.Args[1] == InitArg). Call it first thing in main
 // and in TestMain of test packages that start sandboxes.
-func MaybeInit() {}
+func MaybeInit() {
+	if len(os.Args) < 2 || os.Args[1] != InitArg {
+		return
+	}
+	initMain()
+}

@@ -1,0 +1,200 @@
+// Package testenv gives pkgbox's tests what they need from the machine: a
+// check for root, namespaces, the network and tools that skips with a reason
+// (or fails, under PKGBOX_TEST_REQUIRE, so CI cannot go green by skipping),
+// and one shared debootstrap root per machine, made once and reused.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pkgbox/store"
+)
+
+// RequireEnv names the variable that turns skips into failures: a comma
+// list of needs (root, net, or "all").
+const RequireEnv = "PKGBOX_TEST_REQUIRE"
+
+// Need is one thing a test needs from the machine.
+type Need string
+
+// The needs a test can declare.
+const (
+	Root Need = "root" // uid 0 with namespaces and mounts
+	Net  Need = "net"  // the package mirror is reachable
+)
+
+// Require skips t (or fails it, when RequireEnv asks for the need) unless
+// the machine has every need.
+func Require(t testing.TB, needs ...Need) {
+	t.Helper()
+	for _, n := range needs {
+		if why := missing(n); why != "" {
+			if required(n) {
+				t.Fatalf("needs %s, which %s requires: %s", n, RequireEnv, why)
+			}
+			t.Skipf("needs %s: %s (set %s=%s to make this a failure)", n, why, RequireEnv, n)
+		}
+	}
+}
+
+func required(n Need) bool {
+	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
+		if r == string(n) || r == "all" {
+			return true
+		}
+	}
+	return false
+}
+
+var netOnce sync.Once
+var netErr string
+
+func missing(n Need) string {
+	switch n {
+	case Root:
+		if os.Geteuid() != 0 {
+			return "not running as root"
+		}
+		if _, err := os.Stat("/proc/self/ns/pid"); err != nil {
+			return "no namespaces"
+		}
+		if _, err := exec.LookPath("debootstrap"); err != nil {
+			return "debootstrap is not installed"
+		}
+	case Net:
+		netOnce.Do(func() {
+			if testing.Short() {
+				netErr = "-short given"
+			}
+		})
+		return netErr
+	}
+	return ""
+}
+
+// StoreDir is the shared test store, kept between runs so the test root is
+// made once per machine: $PKGBOX_TEST_STORE, default /var/tmp/pkgbox-test.
+func StoreDir() string {
+	if d := os.Getenv("PKGBOX_TEST_STORE"); d != "" {
+		return d
+	}
+	return "/var/tmp/pkgbox-test"
+}
+
+// RootName is the shared test root's name in StoreDir.
+const RootName = "test"
+
+// SharedRoot returns the shared test store and the path of its root: a
+// buildd root of the host's suite, made by the first test that asks (other
+// test processes wait on a lock) and reused by all later ones.
+func SharedRoot(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	Require(t, Root, Net)
+	s, err := store.Open(StoreDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	lock, err := s.LockRoot(ctx, RootName+"-create", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	if r, err := s.Root(RootName); err == nil {
+		return s, r.Path
+	}
+	if err := makeRoot(ctx, s); err != nil {
+		t.Fatalf("make the shared test root: %v", err)
+	}
+	return s, s.RootPath(RootName)
+}
+
+// makeRoot debootstraps the shared root into the store's layout.
+func makeRoot(ctx context.Context, s *store.Store) (retErr error) {
+	suite := hostSuite()
+	arch, err := exec.Command("dpkg", "--print-architecture").Output()
+	if err != nil {
+		return err
+	}
+	a := strings.TrimSpace(string(arch))
+	tmp, err := s.TempDir(RootName)
+	if err != nil {
+		return err
+	}
+	defer tmp.Remove()
+	cache, err := s.CacheDir(suite, a)
+	if err != nil {
+		return err
+	}
+	args := []string{"--variant=buildd", "--cache-dir=" + cache, suite, tmp.Path}
+	if m := HostMirror(); m != "" {
+		args = append(args, m)
+	}
+	cmd := exec.CommandContext(ctx, "debootstrap", args...)
+	// A private mount namespace: debootstrap's /proc and /sys mounts in the
+	// target can never leak onto the host.
+	cmd.SysProcAttr = &unix.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tail := string(out)
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("debootstrap %v: %w\n%s", args, err, tail)
+	}
+	// The build user that roots made by pkgbox create have.
+	if out, err := exec.Command("chroot", tmp.Path, "useradd", "--create-home", "--uid", "1000", "--user-group", "pkgbox").CombinedOutput(); err != nil {
+		return fmt.Errorf("add build user: %v: %s", err, out)
+	}
+	return s.Install(tmp.Path, &store.Root{Name: RootName, Suite: suite, Arch: a, Variant: "buildd", Created: time.Now().UTC()})
+}
+
+func hostSuite() string {
+	data, _ := os.ReadFile("/etc/os-release")
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VERSION_CODENAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "stable"
+}
+
+// HostMirror is the first URI of the host's deb822 apt sources that serves
+// the host's suite, or "" (debootstrap then uses its own default).
+func HostMirror() string {
+	suite := hostSuite()
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, para := range strings.Split(string(data), "\n\n") {
+			var uris, suites string
+			for _, line := range strings.Split(para, "\n") {
+				if v, ok := strings.CutPrefix(line, "URIs:"); ok {
+					uris = strings.TrimSpace(v)
+				}
+				if v, ok := strings.CutPrefix(line, "Suites:"); ok {
+					suites = strings.TrimSpace(v)
+				}
+			}
+			for _, s := range strings.Fields(suites) {
+				if s == suite && uris != "" {
+					return strings.Fields(uris)[0]
+				}
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,236 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initMain is the sandbox's PID 1. It never returns.
+func initMain() {
+	status := os.NewFile(fdStatus, "status")
+	fail := func(err error) {
+		_ = json.NewEncoder(status).Encode(initStatus{Error: err.Error()})
+		os.Exit(1)
+	}
+
+	// If pkgbox dies, the last copy of the life pipe's write end closes and
+	// this read returns: the init then exits, and the kernel kills the rest
+	// of the namespace with it.
+	go func() {
+		life := os.NewFile(fdLife, "life")
+		_, _ = io.Copy(io.Discard, life)
+		os.Exit(137)
+	}()
+
+	var cfg initConfig
+	if err := json.NewDecoder(os.NewFile(fdConfig, "config")).Decode(&cfg); err != nil {
+		fail(fmt.Errorf("read sandbox configuration: %w", err))
+	}
+	spec := cfg.Spec
+	if spec == nil {
+		fail(errors.New("read sandbox configuration: empty"))
+	}
+
+	if err := setupRoot(spec); err != nil {
+		fail(err)
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			fail(fmt.Errorf("set hostname %q: %w", spec.Hostname, err))
+		}
+	}
+	if !spec.Network {
+		if err := loopbackUp(); err != nil {
+			fail(err)
+		}
+	}
+	// Nothing the init holds may leak into the payload: the life pipe, the
+	// status pipe, locks. Go opens its own files close-on-exec; the
+	// inherited ones are not.
+	if err := closeOnExecFrom(3); err != nil {
+		fail(err)
+	}
+
+	cmd, err := payloadCommand(spec)
+	if err != nil {
+		fail(err)
+	}
+	var slave *os.File
+	if spec.TTY {
+		var master *os.File
+		master, slave, err = openPTY(cfg.Winsize)
+		if err != nil {
+			fail(err)
+		}
+		if err := sendFD(os.NewFile(uintptr(cfg.ConsoleFD), "console"), master); err != nil {
+			fail(fmt.Errorf("pass terminal to pkgbox: %w", err))
+		}
+		master.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid = true
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0
+	} else {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr.Setpgid = true
+	}
+
+	// PID 1 ignores every signal it has no handler for, so the ones to
+	// forward need handlers; SIGCHLD drives the reaper.
+	sigc := make(chan os.Signal, 32)
+	signal.Notify(sigc, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	if err := cmd.Start(); err != nil {
+		fail(fmt.Errorf("start %q: %w", spec.Args[0], err))
+	}
+	if slave != nil {
+		slave.Close()
+	}
+	pid := cmd.Process.Pid
+	// Only this loop waits: exec.Cmd.Wait would race it for the status.
+	reap := func() {
+		for {
+			var ws unix.WaitStatus
+			got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if got <= 0 || err != nil {
+				return
+			}
+			if got == pid {
+				exitWith(status, ws)
+			}
+		}
+	}
+	reap()
+	for sig := range sigc {
+		if sig == unix.SIGCHLD {
+			reap()
+			continue
+		}
+		// The payload's process group, as a terminal would signal a job.
+		s := sig.(unix.Signal)
+		if unix.Kill(-pid, s) != nil {
+			_ = unix.Kill(pid, s)
+		}
+	}
+}
+
+// exitWith reports the payload's end to the parent and exits with the same
+// status, as a shell would report it: N, or 128+S for death by signal S.
+// The exit takes the rest of the namespace with it.
+func exitWith(status *os.File, ws unix.WaitStatus) {
+	st := initStatus{}
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+		st.Signal = int(ws.Signal())
+	}
+	st.Exit = &code
+	_ = json.NewEncoder(status).Encode(st)
+	os.Exit(code)
+}
+
+// payloadCommand prepares the payload: user, environment, working directory.
+// It runs after pivot_root, so every path is the root's.
+func payloadCommand(spec *Spec) (*exec.Cmd, error) {
+	u, err := lookupUser(spec.User)
+	if err != nil {
+		return nil, err
+	}
+	path, err := lookPath(spec.Args[0], spec.Env)
+	if err != nil {
+		return nil, err
+	}
+	dir := spec.Dir
+	if dir == "" {
+		dir = "/"
+		if fi, err := os.Stat(u.home); err == nil && fi.IsDir() && u.home != "" {
+			dir = u.home
+		}
+	}
+	env := spec.Env
+	for _, kv := range []string{"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name} {
+		k, _, _ := strings.Cut(kv, "=")
+		if !hasEnv(env, k) && u.home != "" {
+			env = append(env, kv)
+		}
+	}
+	cmd := &exec.Cmd{Path: path, Args: spec.Args, Env: env, Dir: dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if u.uid != 0 || u.gid != 0 || len(u.groups) > 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}
+	}
+	return cmd, nil
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// lookPath finds name in the PATH of env, inside the root.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if err := isExecutable(name); err != nil {
+			return "", fmt.Errorf("start %q: %w", name, err)
+		}
+		return name, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if isExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("start %q: no such command in the root's PATH (%s)", name, path)
+}
+
+func isExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return errors.Unwrap(err)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return errors.New("not an executable file")
+	}
+	return nil
+}
+
+// closeOnExecFrom marks every open descriptor from min on close-on-exec.
+func closeOnExecFrom(min int) error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list open files: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= min {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}

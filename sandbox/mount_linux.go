@@ -1,0 +1,310 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// setupRoot builds the sandbox's mount tree and pivots into it. It runs in
+// the init, in the sandbox's fresh mount namespace. Every mount is made with
+// the new mount API (fsopen/fsmount/open_tree/move_mount) onto a descriptor
+// of a target that was resolved inside the root, so no path is ever looked
+// up again between the check and the mount.
+func setupRoot(spec *Spec) error {
+	// First of all: nothing below may propagate to the host's mounts.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+
+	newRoot, err := mountRoot(spec)
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenFile(newRoot, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open root %q: %w", spec.Root, err)
+	}
+	defer root.Close()
+	if err := mountProc(root); err != nil {
+		return err
+	}
+	if err := mountDev(root); err != nil {
+		return err
+	}
+	for _, m := range spec.Mounts {
+		if err := mountOne(root, m); err != nil {
+			where := ""
+			if m.Origin != "" {
+				where = " (" + m.Origin + ")"
+			}
+			return fmt.Errorf("mount %s on %q%s: %w", m.Type, m.Target, where, err)
+		}
+	}
+	return pivot(root)
+}
+
+// mountRoot mounts the session's overlay, or binds the root onto itself for
+// --write (pivot_root needs a mount point), and returns the new root's path.
+func mountRoot(spec *Spec) (string, error) {
+	if spec.Overlay == nil {
+		tree, err := unix.OpenTree(unix.AT_FDCWD, spec.Root, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return "", fmt.Errorf("bind root %q: %w", spec.Root, err)
+		}
+		defer unix.Close(tree)
+		if err := unix.MoveMount(tree, "", unix.AT_FDCWD, spec.Root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return "", fmt.Errorf("bind root %q: %w", spec.Root, err)
+		}
+		return spec.Root, nil
+	}
+	o := spec.Overlay
+	for _, p := range []string{spec.Root, o.Upper, o.Work} {
+		// overlayfs splits lowerdir on ':' and takes '\' as an escape.
+		if strings.ContainsAny(p, `:\`) {
+			return "", fmt.Errorf("mount overlay: path %q holds ':' or '\\', which overlayfs cannot take", p)
+		}
+	}
+	data := []string{"lowerdir=" + spec.Root, "upperdir=" + o.Upper, "workdir=" + o.Work,
+		// A throw-away session needs no durability: volatile skips every
+		// sync, which makes tearing the overlay down 4x faster here.
+		"volatile"}
+	mnt, err := newFS("overlay", "pkgbox", data, 0)
+	if err != nil {
+		return "", fmt.Errorf("mount overlay on %q: %w", spec.Root, err)
+	}
+	defer unix.Close(mnt)
+	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, o.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return "", fmt.Errorf("mount overlay on %q: %w", o.Merged, err)
+	}
+	return o.Merged, nil
+}
+
+// newFS creates a detached mount of a new filesystem instance.
+func newFS(fstype, source string, data []string, attrs uint64) (int, error) {
+	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return -1, fmt.Errorf("the kernel has no %q file system", fstype)
+		}
+		return -1, err
+	}
+	defer unix.Close(fs)
+	if source != "" {
+		if err := unix.FsconfigSetString(fs, "source", source); err != nil {
+			return -1, fsError(fs, err)
+		}
+	}
+	for _, d := range data {
+		k, v, ok := strings.Cut(d, "=")
+		if ok {
+			err = unix.FsconfigSetString(fs, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fs, k)
+		}
+		if err != nil {
+			return -1, fsError(fs, fmt.Errorf("option %q: %w", d, err))
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, fsError(fs, err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, int(attrs))
+	if err != nil {
+		return -1, fsError(fs, err)
+	}
+	return mnt, nil
+}
+
+// fsError adds the kernel's own explanation, which it keeps on the fs
+// context descriptor, to err.
+func fsError(fs int, err error) error {
+	buf := make([]byte, 512)
+	var msgs []string
+	for range 4 {
+		n, rerr := unix.Read(fs, buf)
+		if rerr != nil || n <= 2 {
+			break
+		}
+		msgs = append(msgs, strings.TrimSpace(string(buf[2:n]))) // "e ", "w ", "i " prefixes
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%w (%s)", err, strings.Join(msgs, "; "))
+	}
+	return err
+}
+
+// attrs maps mount flags to the kernel's MOUNT_ATTR_* bits.
+func (f MountFlags) attrs() (set, clr uint64) {
+	table := []struct {
+		flag MountFlags
+		attr uint64
+	}{
+		{ReadOnly, unix.MOUNT_ATTR_RDONLY}, {NoSuid, unix.MOUNT_ATTR_NOSUID},
+		{NoDev, unix.MOUNT_ATTR_NODEV}, {NoExec, unix.MOUNT_ATTR_NOEXEC},
+		{NoAtime, unix.MOUNT_ATTR_NOATIME}, {StrictAtime, unix.MOUNT_ATTR_STRICTATIME},
+		{NoDiratime, unix.MOUNT_ATTR_NODIRATIME}, {NoSymfollow, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	}
+	for _, t := range table {
+		if f&t.flag != 0 {
+			set |= t.attr
+		}
+	}
+	if f&(NoAtime|RelAtime|StrictAtime) != 0 {
+		clr |= unix.MOUNT_ATTR__ATIME // the atime modes are one field, not bits
+	}
+	return set, clr
+}
+
+// mountOne makes one profile mount inside root.
+func mountOne(root *os.File, m Mount) error {
+	set, clr := m.Flags.attrs()
+	var src int
+	isDir := true
+	if m.Type == TypeBind {
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return fmt.Errorf("bind source: %w", err)
+		}
+		isDir = fi.IsDir()
+		flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+		at := uint(0)
+		if m.Recursive {
+			flags |= unix.AT_RECURSIVE
+			at = unix.AT_RECURSIVE
+		}
+		src, err = unix.OpenTree(unix.AT_FDCWD, m.Source, flags)
+		if err != nil {
+			return fmt.Errorf("bind source %q: %w", m.Source, err)
+		}
+		defer unix.Close(src)
+		// Attributes are set on the detached copy, before it is attached:
+		// a read-only bind is never writable, not even for a moment, and
+		// AT_RECURSIVE makes its submounts read-only too.
+		if set != 0 || clr != 0 {
+			attr := &unix.MountAttr{Attr_set: set, Attr_clr: clr}
+			if err := unix.MountSetattr(src, "", unix.AT_EMPTY_PATH|at, attr); err != nil {
+				return fmt.Errorf("set attributes %q: %w", m.Flags, err)
+			}
+		}
+	} else {
+		var err error
+		src, err = newFS(m.Type, m.Source, m.Data, set)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(src)
+	}
+	var target *os.File
+	var err error
+	switch {
+	case m.Type == "proc" || m.Type == "sysfs" || m.Type == "devpts":
+		// Kernel filesystems go on real directories only (runc CVE-2023-27561).
+		target, err = realDir(root, m.Target)
+	case isDir:
+		target, err = pathrs.MkdirAllHandle(root, m.Target, 0o755)
+	default:
+		target, err = fileInRoot(root, m.Target)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve target in root: %w", err)
+	}
+	defer target.Close()
+	if err := unix.MoveMount(src, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return err
+	}
+	return nil
+}
+
+// realDir opens unsafePath inside root without following any symlink,
+// creating missing directories. A symlink anywhere on the way is an error:
+// used for /proc, /sys and /dev, where a root's symlink to a host path must
+// never redirect a kernel filesystem (runc CVE-2023-27561).
+func realDir(root *os.File, unsafePath string) (*os.File, error) {
+	clean := path.Clean("/" + unsafePath)
+	fd, err := unix.Dup(int(root.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	unix.CloseOnExec(fd)
+	if clean == "/" {
+		return os.NewFile(uintptr(fd), "/"), nil
+	}
+	for _, name := range strings.Split(clean[1:], "/") {
+		if name == ".." {
+			unix.Close(fd)
+			return nil, fmt.Errorf("%q: no \"..\" allowed", unsafePath)
+		}
+		next, err := unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			if err = unix.Mkdirat(fd, name, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+				next, err = unix.Openat(fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			}
+		}
+		unix.Close(fd)
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%q in the root is a symlink or not a directory; pkgbox mounts kernel file systems only on real directories", clean)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", clean, err)
+		}
+		fd = next
+	}
+	return os.NewFile(uintptr(fd), clean), nil
+}
+
+// fileInRoot returns a handle to the file at unsafePath inside root, for a
+// bind of a file onto it, creating it (empty) and its directories if needed.
+func fileInRoot(root *os.File, unsafePath string) (*os.File, error) {
+	if f, err := pathrs.OpenatInRoot(root, unsafePath); err == nil {
+		return f, nil
+	}
+	dir, base := path.Split(path.Clean("/" + unsafePath))
+	parent, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, err
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	// Resolve again, in the root: whatever is there now (our new file, or a
+	// symlink that appeared meanwhile) is followed inside the root only.
+	return pathrs.OpenatInRoot(root, unsafePath)
+}
+
+// mountProc gives the sandbox a /proc of its own PID namespace.
+func mountProc(root *os.File) error {
+	return mountOne(root, Mount{Type: "proc", Source: "proc", Target: "/proc", Flags: NoSuid | NoDev | NoExec})
+}
+
+// pivot makes root the process's root and detaches the old one, so nothing
+// of the host's file system stays reachable.
+func pivot(root *os.File) error {
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("enter root: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one; the
+	// detach then removes it (the runc idiom: no put_old directory needed).
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot into root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("enter root: %w", err)
+	}
+	return nil
+}
