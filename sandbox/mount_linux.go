@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
@@ -209,7 +211,7 @@ func mountOne(root *os.File, m Mount) error {
 		// Kernel filesystems go on real directories only (runc CVE-2023-27561).
 		target, err = realDir(root, m.Target)
 	case isDir:
-		target, err = pathrs.MkdirAllHandle(root, m.Target, 0o755)
+		target, err = dirInRoot(root, m.Target)
 	default:
 		target, err = fileInRoot(root, m.Target)
 	}
@@ -260,13 +262,45 @@ func realDir(root *os.File, unsafePath string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), clean), nil
 }
 
+// inRoot resolves unsafePath lexically inside root, following the root's
+// symlinks as if root were "/" (so a dangling "/tmp -> /host/dir" means
+// root/host/dir), and returns the result relative to root. It only computes
+// a path: the descriptor-based calls that follow resolve it again inside the
+// root, so a symlink swapped in meanwhile still cannot lead outside.
+func inRoot(root *os.File, unsafePath string) (string, error) {
+	rootPath := root.Name()
+	full, err := securejoin.SecureJoin(rootPath, unsafePath)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(rootPath, full)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%q resolves outside the root", unsafePath)
+	}
+	return "/" + rel, nil
+}
+
+// dirInRoot returns a handle to the directory at unsafePath inside root,
+// creating it and its parents (inside root) if needed.
+func dirInRoot(root *os.File, unsafePath string) (*os.File, error) {
+	rel, err := inRoot(root, unsafePath)
+	if err != nil {
+		return nil, err
+	}
+	return pathrs.MkdirAllHandle(root, rel, 0o755)
+}
+
 // fileInRoot returns a handle to the file at unsafePath inside root, for a
 // bind of a file onto it, creating it (empty) and its directories if needed.
 func fileInRoot(root *os.File, unsafePath string) (*os.File, error) {
-	if f, err := pathrs.OpenatInRoot(root, unsafePath); err == nil {
+	rel, err := inRoot(root, unsafePath)
+	if err != nil {
+		return nil, err
+	}
+	if f, err := pathrs.OpenatInRoot(root, rel); err == nil {
 		return f, nil
 	}
-	dir, base := path.Split(path.Clean("/" + unsafePath))
+	dir, base := path.Split(rel)
 	parent, err := pathrs.MkdirAllHandle(root, dir, 0o755)
 	if err != nil {
 		return nil, err
@@ -281,7 +315,7 @@ func fileInRoot(root *os.File, unsafePath string) (*os.File, error) {
 	}
 	// Resolve again, in the root: whatever is there now (our new file, or a
 	// symlink that appeared meanwhile) is followed inside the root only.
-	return pathrs.OpenatInRoot(root, unsafePath)
+	return pathrs.OpenatInRoot(root, rel)
 }
 
 // mountProc gives the sandbox a /proc of its own PID namespace.
