@@ -4,6 +4,8 @@
 package cmd
 
 import (
+	"fmt"
+
 	"os"
 
 	"github.com/spf13/cobra"
@@ -51,6 +53,14 @@ with nothing left behind afterwards.`,
 	root.SetVersionTemplate("pkgbox {{.Version}}\n")
 	root.AddCommand(
 		newVersionCommand(),
+		newCreateCommand(g),
+		newListCommand(g),
+		newUpdateCommand(g),
+		newRemoveCommand(g),
+		newRunCommand(g),
+		newShellCommand(g),
+		newGCCommand(g),
+		newProfilesCommand(g),
 	)
 	return root
 }
@@ -61,7 +71,7 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print pkgbox's version",
 		Args:  cobra.NoArgs,
 		Run: func(c *cobra.Command, _ []string) {
-			c.Printf("pkgbox %s\n", version)
+			fmt.Fprintf(c.OutOrStdout(), "pkgbox %s\n", version)
 		},
 	}
 }

@@ -74,6 +74,13 @@ func mountRoot(spec *Spec) (string, error) {
 			return "", fmt.Errorf("mount overlay: path %q holds ':' or '\\', which overlayfs cannot take", p)
 		}
 	}
+	// A volatile overlay leaves work/incompat/volatile behind and refuses to
+	// be mounted again while it is there. The previous sandbox on this
+	// session has ended (its mount namespace died before Run returned) and
+	// the session's lock makes this one its only user, so it can go.
+	if err := os.RemoveAll(filepath.Join(o.Work, "work", "incompat", "volatile")); err != nil {
+		return "", fmt.Errorf("mount overlay: %w", err)
+	}
 	data := []string{"lowerdir=" + spec.Root, "upperdir=" + o.Upper, "workdir=" + o.Work,
 		// A throw-away session needs no durability: volatile skips every
 		// sync, which makes tearing the overlay down 4x faster here.

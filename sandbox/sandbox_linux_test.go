@@ -215,6 +215,12 @@ func TestEphemeralAndWrite(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sess.Upper, "etc", "ephemeral-"+tok)); err != nil {
 		t.Errorf("the write is not in the session's upper layer: %v", err)
 	}
+	// A second sandbox on the same session sees the first one's changes
+	// (builds run several steps on one session; the overlay is volatile).
+	spec.Args = []string{"cat", "/etc/ephemeral-" + tok}
+	if out, res := run(t, spec); res.ExitCode != 0 || out != "x\n" {
+		t.Errorf("second run on the session: exit %d, output %q", res.ExitCode, out)
+	}
 
 	marker := filepath.Join(spec.Root, "root", "write-"+tok)
 	t.Cleanup(func() { os.Remove(marker) })

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Session is one overlay session's directories. Its lock file is held for
@@ -21,7 +23,9 @@ type Session struct {
 	Upper  string
 	Work   string
 	Merged string
-	lock   *Lock
+	// RootPath is the root the session is on.
+	RootPath string
+	lock     *Lock
 }
 
 // sessionInfo is recorded in sessions/ID/session.json for `shell --session`
@@ -57,7 +61,7 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 		return nil, fmt.Errorf("lock session %s: %w", id, err)
 	}
 	sess := &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"),
-		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), lock: lock}
+		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}
 	for _, d := range []string{sess.Upper, sess.Work, sess.Merged} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			lock.Unlock()
@@ -70,6 +74,38 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	return sess, nil
+}
+
+// ErrNoSession is returned (wrapped) for a session ID the store does not have.
+var ErrNoSession = errors.New("no such session")
+
+// OpenSession takes over a kept session: it locks it (failing if a pkgbox
+// uses it) and reads which root it is on.
+func (s *Store) OpenSession(id string) (*Session, error) {
+	if ValidateName(id) != nil {
+		return nil, fmt.Errorf("session %q: %w", id, ErrNoSession)
+	}
+	dir := filepath.Join(s.Dir, "sessions", id)
+	data, err := os.ReadFile(filepath.Join(dir, "session.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("session %q: %w", id, ErrNoSession)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open session %q: %w", id, err)
+	}
+	var info sessionInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("open session %q: %w", id, err)
+	}
+	lock, err := lockFile(context.Background(), filepath.Join(dir, "lock"), true, false)
+	if errors.Is(err, ErrBusy) {
+		return nil, fmt.Errorf("session %q is %w", id, ErrBusy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open session %q: %w", id, err)
+	}
+	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
+		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, lock: lock}, nil
 }
 
 // LockFile is the session's held lock file, for the sandbox to inherit so the
@@ -125,16 +161,28 @@ func (s *Store) GC() ([]string, error) {
 }
 
 // removeIfUnlocked removes dir when lockPath can be locked: its owner is gone.
-// A directory without a lock file was never completed, and is removed too.
+// The lock file is never created here: one that is missing belongs to a
+// directory being made or being removed by its owner right now (or to one
+// abandoned before it had a lock, which is removed once it is a minute old).
 func removeIfUnlocked(dir, lockPath string) (bool, error) {
-	l, err := lockFile(context.Background(), lockPath, true, false)
-	if errors.Is(err, ErrBusy) {
-		return false, nil
+	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		fi, serr := os.Lstat(dir)
+		if serr != nil || time.Since(fi.ModTime()) < time.Minute {
+			return false, nil
+		}
+		return true, RemoveTree(dir)
 	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		return false, fmt.Errorf("check %s: %w", dir, err)
 	}
-	defer l.Unlock()
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
 	if err := RemoveTree(dir); err != nil {
 		return false, fmt.Errorf("remove %s: %w", dir, err)
 	}

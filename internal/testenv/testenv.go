@@ -47,6 +47,18 @@ func Require(t testing.TB, needs ...Need) {
 	}
 }
 
+// Available says whether the machine has every need, without skipping; a
+// need that RequireEnv asks for counts as available, so that the test that
+// uses it runs and fails loudly.
+func Available(needs ...Need) bool {
+	for _, n := range needs {
+		if missing(n) != "" && !required(n) {
+			return false
+		}
+	}
+	return true
+}
+
 func required(n Need) bool {
 	for _, r := range strings.Split(os.Getenv(RequireEnv), ",") {
 		if r == string(n) || r == "all" {

@@ -1,0 +1,46 @@
+package cmd_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"pkgbox/cmd"
+	"pkgbox/internal/testenv"
+	"pkgbox/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	// The sandbox's init is this test binary, re-executed.
+	sandbox.MaybeInit()
+	os.Exit(testscript.RunMain(m, map[string]func() int{"pkgbox": cmd.Main}))
+}
+
+// TestScripts runs the CLI scripts in testdata/script: what a user types,
+// what they see, exit codes. Scripts whose name starts with "unit_" need
+// nothing from the machine; the others run against the shared test root.
+func TestScripts(t *testing.T) {
+	haveRoot := testenv.Available(testenv.Root, testenv.Net)
+	if haveRoot {
+		testenv.SharedRoot(t)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("..", "testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PKGBOX_STORE", testenv.StoreDir())
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				// The shared test root and root privileges; scripts that
+				// need them start with [!root] skip.
+				return haveRoot, nil
+			}
+			return false, nil
+		},
+	})
+}
