@@ -1,12 +1,74 @@
 package cmd
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"pkgbox/bootstrap"
+	"pkgbox/store"
 )
 
-// PLACEHOLDER: replaced by the real command.
+type createOptions struct {
+	req bootstrap.Request
+}
+
+func (o *createOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&o.req.Name, "name", "", "name of the root (default SUITE, or SUITE-ARCH for a foreign architecture)")
+	f.StringVar(&o.req.Arch, "arch", "", "Debian architecture of the root (default the host's)")
+	f.StringVar(&o.req.Variant, "variant", "buildd", "debootstrap variant: buildd, minbase, fakechroot or default")
+	f.StringSliceVar(&o.req.Include, "include", nil, "extra packages to install (comma-separated)")
+	f.StringSliceVar(&o.req.Components, "components", nil, "archive components (default main)")
+	f.StringVar(&o.req.Mirror, "mirror", "", "mirror URL (default the host's apt sources for the suite, else debootstrap's default)")
+	f.StringVar(&o.req.Keyring, "keyring", "", "keyring to check the Release file with")
+	f.BoolVar(&o.req.NoCheckGPG, "no-check-gpg", false, "do not check the Release file's signature")
+}
+
 func newCreateCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{Use: "create", RunE: func(*cobra.Command, []string) error { return errors.New("not implemented") }}
+	o := &createOptions{}
+	c := &cobra.Command{
+		Use:   "create SUITE",
+		Short: "Make a root with debootstrap",
+		Long: `Make a root for SUITE (a codename, or stable, testing, unstable, oldstable)
+with debootstrap, ready for builds. debootstrap runs into a temporary
+directory of the store and only a complete root is kept: an interrupted or
+failed create leaves nothing behind. Downloaded packages are kept in the
+store's apt cache, so the next create of the same suite is quicker.
+
+Archived suites (such as squeeze) come from Debian's archive, checked with
+the removed-keys keyring.`,
+		Example: `  pkgbox create bookworm
+  pkgbox create unstable --variant minbase --include eatmydata
+  pkgbox create squeeze --arch i386`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			s, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			o.req.Suite = args[0]
+			plan, err := bootstrap.NewPlan(c.Context(), &o.req, bootstrap.DefaultHost())
+			if err != nil {
+				return err
+			}
+			r, err := createRoot(c.Context(), g, s, plan)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "root %q ready: %s %s (%s) in %s\n", r.Name, r.Suite, r.Arch, r.Variant, r.Path)
+			return nil
+		},
+	}
+	o.addFlags(c)
+	return c
+}
+
+// createRoot runs a create with its progress display on stderr.
+func createRoot(ctx context.Context, g *globalOptions, s *store.Store, plan *bootstrap.Plan) (*store.Root, error) {
+	d := bootstrap.NewDisplay(os.Stderr, g.verbose)
+	defer d.Close()
+	return bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{Progress: d.Event, Log: d.Log()})
 }

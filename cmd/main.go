@@ -103,3 +103,6 @@ func isCobraUsage(err error) bool {
 	}
 	return false
 }
+
+// warn prints a warning on stderr.
+func warn(msg string) { fmt.Fprintf(os.Stderr, "pkgbox: warning: %s\n", msg) }

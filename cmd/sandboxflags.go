@@ -57,7 +57,7 @@ func (o *sandboxOptions) request(c *cobra.Command, g *globalOptions, root string
 	opts := &session.Options{
 		Store: s, Root: root, Session: o.session, Profile: o.profile, FstabFile: o.fstab,
 		Write: o.write, Hostname: o.hostname,
-		Warn: func(w string) { fmt.Fprintf(os.Stderr, "pkgbox: warning: %s\n", w) },
+		Warn: warn,
 	}
 	cmd := &session.Command{
 		Args: args, Network: o.network, User: o.user, Env: o.env, Dir: o.dir, TTY: tty,

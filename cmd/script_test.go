@@ -30,6 +30,8 @@ func TestScripts(t *testing.T) {
 		Dir: filepath.Join("..", "testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PKGBOX_STORE", testenv.StoreDir())
+			// For scripts that point PKGBOX_STORE elsewhere and come back.
+			env.Setenv("SHARED_STORE", testenv.StoreDir())
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			return nil
 		},

@@ -47,7 +47,7 @@ func TestBuiltins(t *testing.T) {
 		off, on []sandbox.Mount // without and with the network
 	}{
 		{"minimal", nil, nil},
-		{"buildd", []sandbox.Mount{tmp}, []sandbox.Mount{tmp}},
+		{"buildd", []sandbox.Mount{tmp}, []sandbox.Mount{tmp, resolv}},
 		{"default", []sandbox.Mount{tmp, home}, []sandbox.Mount{tmp, home, resolv}},
 	}
 	for _, tt := range tests {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"pkgbox/profiles"
 	"pkgbox/sandbox"
@@ -38,6 +39,9 @@ type Options struct {
 	Hostname string
 	// Warn receives warnings (a profile's replaced entries, waiting for a lock).
 	Warn func(string)
+	// LockWait limits how long Open waits for the root's lock while another
+	// pkgbox holds it; 0 waits as long as ctx allows.
+	LockWait time.Duration
 }
 
 // Command is one run of a program in a session.
@@ -184,7 +188,7 @@ func Open(ctx context.Context, opts *Options) (_ *Session, retErr error) {
 	for _, w := range s.profile.Warnings {
 		s.opts.Warn(w)
 	}
-	if s.lock, err = lockRoot(ctx, opts.Store, s.Root, opts.Write, s.opts.Warn); err != nil {
+	if s.lock, err = lockRoot(ctx, opts.Store, s.Root, opts.Write, opts.LockWait, s.opts.Warn); err != nil {
 		return nil, err
 	}
 	if !opts.Write && s.dirs == nil {
@@ -296,14 +300,43 @@ func loadProfile(opts *Options) (*profiles.Profile, error) {
 }
 
 // lockRoot takes the root's lock, shared for an overlay session and
-// exclusive for --write, waiting (and saying so) while another pkgbox holds it.
-func lockRoot(ctx context.Context, s *store.Store, root *Root, exclusive bool, warn func(string)) (*store.Lock, error) {
+// exclusive for --write, waiting (and saying so) while another pkgbox holds
+// it, for at most limit when limit is set.
+func lockRoot(ctx context.Context, s *store.Store, root *Root, exclusive bool, limit time.Duration, warn func(string)) (*store.Lock, error) {
 	lock, err := s.LockRoot(ctx, root.lockName, exclusive, false)
-	if errors.Is(err, store.ErrBusy) {
+	if !errors.Is(err, store.ErrBusy) {
+		return lock, err
+	}
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if limit > 0 {
+		warn(fmt.Sprintf("root %q is in use by another pkgbox; waiting up to %s for it", root.Name, limit))
+		wctx, cancel = context.WithTimeout(ctx, limit)
+	} else {
 		warn(fmt.Sprintf("root %q is in use by another pkgbox; waiting for it", root.Name))
-		lock, err = s.LockRoot(ctx, root.lockName, exclusive, true)
+	}
+	defer cancel()
+	lock, err = s.LockRoot(wctx, root.lockName, exclusive, true)
+	if errors.Is(err, store.ErrBusy) && ctx.Err() == nil {
+		return nil, &BusyError{Root: root.Name, Waited: limit}
 	}
 	return lock, err
+}
+
+// BusyError is a root still in use by another pkgbox after waiting for it.
+type BusyError struct {
+	Root   string
+	Waited time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("root %q is still in use by another pkgbox after %s", e.Root, e.Waited)
+}
+
+func (e *BusyError) Unwrap() error { return store.ErrBusy }
+
+// Hint says what to do.
+func (e *BusyError) Hint() string {
+	return "try again when its sessions and builds have ended, or wait longer with --wait SECONDS"
 }
 
 // Environment is the payload's clean environment: PATH, TERM, LANG and

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,4 +122,41 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// DiskUsage is the space the files under path take on its file system, as
+// du(1) counts it: allocated blocks, hard links once, other file systems not
+// entered.
+func DiskUsage(path string) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return 0, fmt.Errorf("measure %s: %w", path, err)
+	}
+	seen := map[[2]uint64]bool{}
+	var total int64
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // a file removed meanwhile, or unreadable: skip it
+		}
+		var fst unix.Stat_t
+		if unix.Lstat(p, &fst) != nil {
+			return nil
+		}
+		if fst.Dev != st.Dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if fst.Nlink > 1 && !d.IsDir() {
+			key := [2]uint64{fst.Dev, fst.Ino}
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+		}
+		total += fst.Blocks * 512
+		return nil
+	})
+	return total, err
 }

@@ -124,12 +124,59 @@ func (s *Session) Remove() error {
 	return nil
 }
 
-// Keep releases the session's lock and leaves its directory for a later look.
-func (s *Session) Keep() error { return s.lock.Unlock() }
+// Keep releases the session's lock and leaves its directory for a later
+// `pkgbox shell --session ID`. A kept session is marked as such so that GC
+// leaves it alone unless asked to remove kept sessions too.
+func (s *Session) Keep() error {
+	err := os.WriteFile(filepath.Join(s.Dir, keptFile), nil, 0o644)
+	if uerr := s.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("keep session %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// keptFile marks a session directory that Keep left on purpose.
+const keptFile = "kept"
+
+// SessionInfo describes a session directory of the store.
+type SessionInfo struct {
+	ID   string
+	Root string
+	// Kept says the session was kept on purpose (build --keep).
+	Kept bool
+}
+
+// Sessions lists the store's session directories, live, kept and dead.
+func (s *Store) Sessions() ([]SessionInfo, error) {
+	entries, err := os.ReadDir(filepath.Join(s.Dir, "sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	var out []SessionInfo
+	for _, e := range entries {
+		dir := filepath.Join(s.Dir, "sessions", e.Name())
+		info := SessionInfo{ID: e.Name()}
+		if data, err := os.ReadFile(filepath.Join(dir, "session.json")); err == nil {
+			var si sessionInfo
+			if json.Unmarshal(data, &si) == nil {
+				info.Root = si.Root
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(dir, keptFile)); err == nil {
+			info.Kept = true
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
 
 // GC removes sessions and temporary roots whose owner died: those whose lock
-// nobody holds. It returns what it removed.
-func (s *Store) GC() ([]string, error) {
+// nobody holds. Kept sessions are removed only with kept set. It returns
+// what it removed.
+func (s *Store) GC(kept bool) ([]string, error) {
 	var removed []string
 	var errs []error
 	sessions, err := os.ReadDir(filepath.Join(s.Dir, "sessions"))
@@ -138,6 +185,9 @@ func (s *Store) GC() ([]string, error) {
 	}
 	for _, e := range sessions {
 		dir := filepath.Join(s.Dir, "sessions", e.Name())
+		if _, err := os.Lstat(filepath.Join(dir, keptFile)); err == nil && !kept {
+			continue
+		}
 		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock")); err != nil {
 			errs = append(errs, err)
 		} else if ok {

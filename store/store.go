@@ -124,3 +124,22 @@ func (t *Temp) Remove() error {
 	_ = t.lock.Unlock()
 	return err
 }
+
+// AptCache returns the apt archive cache of suite and arch (see CacheDir),
+// ready to be bound over a root's /var/cache/apt/archives, and locked: apt
+// refuses to share its archive directory between two runs at once, so the
+// sessions that download into it take turns, waiting until ctx is done.
+func (s *Store) AptCache(ctx context.Context, suite, arch string) (dir string, unlock func(), err error) {
+	dir, err = s.CacheDir(suite, arch)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "partial"), 0o755); err != nil {
+		return "", nil, fmt.Errorf("create apt cache: %w", err)
+	}
+	l, err := lockFile(ctx, filepath.Join(s.Dir, "locks", "cache-"+suite+"-"+arch+".lock"), true, true)
+	if err != nil {
+		return "", nil, fmt.Errorf("lock apt cache %s-%s: %w", suite, arch, err)
+	}
+	return dir, func() { _ = l.Unlock() }, nil
+}

@@ -6,17 +6,15 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"pkgbox/bootstrap"
+	"pkgbox/session"
 	"pkgbox/store"
 )
 
@@ -132,81 +130,13 @@ func SharedRoot(t testing.TB) (*store.Store, string) {
 	return s, s.RootPath(RootName)
 }
 
-// makeRoot debootstraps the shared root into the store's layout.
-func makeRoot(ctx context.Context, s *store.Store) (retErr error) {
-	suite := hostSuite()
-	arch, err := exec.Command("dpkg", "--print-architecture").Output()
+// makeRoot makes the shared root the way `pkgbox create` does: a buildd
+// root of the host's suite, from the host's mirror.
+func makeRoot(ctx context.Context, s *store.Store) error {
+	plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: session.HostSuite(), Name: RootName}, bootstrap.DefaultHost())
 	if err != nil {
 		return err
 	}
-	a := strings.TrimSpace(string(arch))
-	tmp, err := s.TempDir(RootName)
-	if err != nil {
-		return err
-	}
-	defer tmp.Remove()
-	cache, err := s.CacheDir(suite, a)
-	if err != nil {
-		return err
-	}
-	args := []string{"--variant=buildd", "--cache-dir=" + cache, suite, tmp.Path}
-	if m := HostMirror(); m != "" {
-		args = append(args, m)
-	}
-	cmd := exec.CommandContext(ctx, "debootstrap", args...)
-	// A private mount namespace: debootstrap's /proc and /sys mounts in the
-	// target can never leak onto the host.
-	cmd.SysProcAttr = &unix.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tail := string(out)
-		if len(tail) > 2000 {
-			tail = tail[len(tail)-2000:]
-		}
-		return fmt.Errorf("debootstrap %v: %w\n%s", args, err, tail)
-	}
-	// The build user that roots made by pkgbox create have.
-	if out, err := exec.Command("chroot", tmp.Path, "useradd", "--create-home", "--uid", "1000", "--user-group", "pkgbox").CombinedOutput(); err != nil {
-		return fmt.Errorf("add build user: %v: %s", err, out)
-	}
-	return s.Install(tmp.Path, &store.Root{Name: RootName, Suite: suite, Arch: a, Variant: "buildd", Created: time.Now().UTC()})
-}
-
-func hostSuite() string {
-	data, _ := os.ReadFile("/etc/os-release")
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VERSION_CODENAME="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return "stable"
-}
-
-// HostMirror is the first URI of the host's deb822 apt sources that serves
-// the host's suite, or "" (debootstrap then uses its own default).
-func HostMirror() string {
-	suite := hostSuite()
-	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, para := range strings.Split(string(data), "\n\n") {
-			var uris, suites string
-			for _, line := range strings.Split(para, "\n") {
-				if v, ok := strings.CutPrefix(line, "URIs:"); ok {
-					uris = strings.TrimSpace(v)
-				}
-				if v, ok := strings.CutPrefix(line, "Suites:"); ok {
-					suites = strings.TrimSpace(v)
-				}
-			}
-			for _, s := range strings.Fields(suites) {
-				if s == suite && uris != "" {
-					return strings.Fields(uris)[0]
-				}
-			}
-		}
-	}
-	return ""
+	_, err = bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{})
+	return err
 }

@@ -1,0 +1,226 @@
+package bootstrap
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"pkgbox/sandbox"
+	"pkgbox/session"
+	"pkgbox/store"
+)
+
+// CreateOptions say where a create reports to.
+type CreateOptions struct {
+	// Progress receives debootstrap's progress and messages, and pkgbox's
+	// own notes; may be nil.
+	Progress func(Event)
+	// Log receives the full output of debootstrap and of the commands that
+	// finish the root; may be nil.
+	Log io.Writer
+}
+
+// ExistsError is a create of a name the store already has.
+type ExistsError struct{ Name string }
+
+func (e *ExistsError) Error() string { return fmt.Sprintf("root %q already exists", e.Name) }
+
+// Hint says how to get past it.
+func (e *ExistsError) Hint() string {
+	return fmt.Sprintf("pick another name with --name, or delete it first with `pkgbox remove %s`", e.Name)
+}
+
+// NoDebootstrapError is a host without debootstrap.
+type NoDebootstrapError struct{ Err error }
+
+func (e *NoDebootstrapError) Error() string { return fmt.Sprintf("find debootstrap: %v", e.Err) }
+func (e *NoDebootstrapError) Unwrap() error { return e.Err }
+
+// Hint names the package.
+func (e *NoDebootstrapError) Hint() string { return "install it: apt-get install debootstrap" }
+
+// BuildUser is the unprivileged user every root gets for builds, as
+// sbuild's roots have theirs. Its home does not exist, as on Debian's build
+// daemons, so that a build writing to $HOME fails here as it would there.
+const (
+	BuildUser = "pkgbox"
+	buildUID  = "1000"
+)
+
+// Create makes root p.Name in s: debootstrap into a temporary directory of
+// the store, with its downloads in the store's apt cache for the suite and
+// architecture, then the finishing touches that make it ready for builds;
+// only a complete root is renamed into roots/ and recorded. A failed or
+// interrupted create leaves no root, no temporary directory and no mount.
+func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *store.Root, retErr error) {
+	note := func(format string, args ...any) {
+		if o.Progress != nil {
+			o.Progress(Event{Kind: KindNote, Text: fmt.Sprintf(format, args...)})
+		}
+	}
+	if _, err := s.Root(p.Name); err == nil {
+		return nil, &ExistsError{Name: p.Name}
+	} else if !errors.Is(err, store.ErrNoRoot) {
+		return nil, err
+	}
+	debootstrap, err := exec.LookPath("debootstrap")
+	if err != nil {
+		return nil, &NoDebootstrapError{Err: err}
+	}
+	// The root's exclusive lock keeps a second create of the same name (or
+	// a session on a root of that name made meanwhile) out until we are done.
+	lock, err := s.LockRoot(ctx, p.Name, true, false)
+	if errors.Is(err, store.ErrBusy) {
+		return nil, fmt.Errorf("root %q is being made or used by another pkgbox", p.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	// Another create may have finished between the first check and the lock.
+	if _, err := s.Root(p.Name); err == nil {
+		return nil, &ExistsError{Name: p.Name}
+	}
+
+	cache, err := s.CacheDir(p.Suite, p.Arch)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := s.TempDir(p.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := tmp.Remove(); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+
+	for _, n := range p.Notes {
+		note("%s", n)
+	}
+	if err := presetUnsafeIO(tmp.Path); err != nil {
+		return nil, err
+	}
+	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, tmp.Path), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
+		return nil, err
+	}
+	note("finishing the root: apt settings, policy-rc.d, build user %q", BuildUser)
+	if err := finishRoot(ctx, s, tmp.Path, p, o.Log); err != nil {
+		return nil, fmt.Errorf("finish root %q: %w", p.Name, err)
+	}
+	r := &store.Root{
+		Name: p.Name, Suite: p.Suite, Arch: p.Arch, Variant: p.Variant, Mirror: p.Mirror,
+		Components: p.Components, Created: time.Now().UTC(), Debootstrap: debootstrapVersion(debootstrap),
+	}
+	if err := s.Install(tmp.Path, r); err != nil {
+		return nil, err
+	}
+	r.Path = s.RootPath(p.Name)
+	return r, nil
+}
+
+// unsafeIOConf makes dpkg skip its fsync calls while debootstrap installs
+// the packages: a root being made is thrown away whole if anything goes
+// wrong, so per-file durability buys nothing (mmdebstrap and sbuild do the
+// same). debootstrap has no option for it, but dpkg reads its configuration
+// directory when it starts, and debootstrap unpacks into the directory as
+// it finds it.
+const unsafeIOConf = "/etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io"
+
+func presetUnsafeIO(dir string) error {
+	fs, err := openRootFS(dir)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when the root is complete\nforce-unsafe-io\n"), 0o644, 0, 0)
+}
+
+// aptConf is what every root's apt gets: builds install exactly their
+// dependencies (no recommends, as on Debian's build daemons) and fetch no
+// translations nobody reads.
+const aptConf = `// Written by pkgbox create.
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+`
+
+// archivedAptConf is added for archived suites, whose Release files expired
+// long ago.
+const archivedAptConf = `// The suite is archived: its Release file's Valid-Until passed long ago.
+Acquire::Check-Valid-Until "false";
+`
+
+// policyRCD keeps package installs in the root from starting services
+// (invoke-rc.d asks it; 101 means "action forbidden").
+const policyRCD = `#!/bin/sh
+# Written by pkgbox create: no package install in a pkgbox root starts a
+# service.
+exit 101
+`
+
+// finishRoot makes a bootstrapped root ready for builds. The files are
+// written through rootFS, which resolves every path inside the root; the
+// build user is made by the root's own useradd, run in a sandbox on it.
+func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io.Writer) error {
+	fs, err := openRootFS(dir)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	// The root is complete: from now on dpkg syncs as usual, and builds ask
+	// for unsafe I/O themselves, in their throw-away sessions.
+	if err := fs.Remove(unsafeIOConf); err != nil {
+		return err
+	}
+	conf := aptConf
+	if p.Archived {
+		conf += archivedAptConf
+	}
+	if err := fs.WriteFile("/etc/apt/apt.conf.d/90pkgbox", []byte(conf), 0o644, 0, 0); err != nil {
+		return err
+	}
+	if err := fs.WriteFile("/usr/sbin/policy-rc.d", []byte(policyRCD), 0o755, 0, 0); err != nil {
+		return err
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	var out bytes.Buffer
+	w := io.MultiWriter(log, &out)
+	script := fmt.Sprintf("getent passwd %[1]s >/dev/null || useradd --uid %[2]s --user-group --no-create-home --home-dir /nonexistent --shell /bin/sh --comment 'pkgbox build user' %[1]s", BuildUser, buildUID)
+	res, err := session.Run(ctx, &session.Options{Store: s, Root: dir, Write: true, Profile: "minimal"},
+		&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
+	if err != nil {
+		return fmt.Errorf("add build user: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("add build user: useradd exited with status %d: %s", res.ExitCode, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// debootstrapVersion reads the version debootstrap declares at its top
+// (VERSION='1.0.128'), for the root's record; "" when it cannot tell.
+func debootstrapVersion(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for i := 0; sc.Scan() && i < 50; i++ {
+		if v, ok := strings.CutPrefix(sc.Text(), "VERSION="); ok {
+			return strings.Trim(v, `'"`)
+		}
+	}
+	return ""
+}

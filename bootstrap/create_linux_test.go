@@ -1,0 +1,280 @@
+package bootstrap_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pkgbox/bootstrap"
+	"pkgbox/internal/testenv"
+	"pkgbox/sandbox"
+	"pkgbox/session"
+	"pkgbox/store"
+)
+
+func TestMain(m *testing.M) {
+	// Create runs the root's useradd in a sandbox: this binary is its init.
+	sandbox.MaybeInit()
+	os.Exit(m.Run())
+}
+
+// events records a create's events, and cancels it at the n-th event that
+// match says is the moment.
+type events struct {
+	mu     sync.Mutex
+	all    []bootstrap.Event
+	match  func(bootstrap.Event) bool
+	n      int
+	cancel context.CancelFunc
+}
+
+func (e *events) add(ev bootstrap.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+	if e.match != nil && e.match(ev) {
+		if e.n--; e.n == 0 {
+			e.cancel()
+		}
+	}
+}
+
+func (e *events) count(name string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.all {
+		if ev.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+func newPlan(t *testing.T, name string) *bootstrap.Plan {
+	t.Helper()
+	p, err := bootstrap.NewPlan(context.Background(),
+		&bootstrap.Request{Suite: session.HostSuite(), Name: name, Variant: "minbase"}, bootstrap.DefaultHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkNothingLeft checks that a create left no root, no temporary
+// directory, no mount and no debootstrap process.
+func checkNothingLeft(t *testing.T, s *store.Store, name string) {
+	t.Helper()
+	if _, err := s.Root(name); !errors.Is(err, store.ErrNoRoot) {
+		t.Errorf("root %s: %v, want ErrNoRoot", name, err)
+	}
+	if _, err := os.Lstat(s.RootPath(name)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s exists", s.RootPath(name))
+	}
+	if left, _ := os.ReadDir(filepath.Join(s.Dir, "tmp")); len(left) > 0 {
+		t.Errorf("left in the store's tmp/: %v", left)
+	}
+	if m, _ := store.MountsUnder(s.Dir); len(m) > 0 {
+		t.Errorf("mounts left under the store: %v", m)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		procs := processesMentioning(s.Dir)
+		if len(procs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left: %v", procs)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// processesMentioning lists the command lines of host processes that
+// mention dir: debootstrap, dpkg and the like working on a root in it.
+func processesMentioning(dir string) []string {
+	var out []string
+	pids, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range pids {
+		data, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(data, []byte(dir)) {
+			out = append(out, strings.ReplaceAll(string(data), "\x00", " "))
+		}
+	}
+	return out
+}
+
+// debs lists the cache's .deb files with their sizes and times.
+func debs(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
+	m := map[string]string{}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[filepath.Base(f)] = fmt.Sprint(fi.ModTime(), fi.Size())
+	}
+	return m
+}
+
+// TestCreate goes through a root's life in a store of its own, whose apt
+// cache starts empty: a create interrupted while it downloads, a complete
+// one, list, a command inside, update, a create interrupted while it
+// unpacks, a second create from the warm cache, and removal.
+func TestCreate(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	dir, err := os.MkdirTemp("/var/tmp", "pkgbox-create-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.RemoveTree(dir) })
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	interrupt := func(t *testing.T, name, at string, n int) {
+		t.Helper()
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ev := &events{match: func(e bootstrap.Event) bool { return e.Name == at }, n: n, cancel: cancel}
+		_, err := bootstrap.Create(cctx, s, newPlan(t, name), bootstrap.CreateOptions{Progress: ev.add})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("create interrupted at %s: %v, want context.Canceled", at, err)
+		}
+		if ev.count(at) < n {
+			t.Fatalf("create ended before the %d-th %s event", n, at)
+		}
+		checkNothingLeft(t, s, name)
+	}
+
+	t.Run("interrupt-download", func(t *testing.T) { interrupt(t, "one", "RETRIEVING", 10) })
+
+	p := newPlan(t, "one")
+	r, err := bootstrap.Create(ctx, s, p, bootstrap.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Run("metadata", func(t *testing.T) {
+		got, err := s.Root("one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Suite != p.Suite || got.Arch != bootstrap.HostArch() || got.Variant != "minbase" ||
+			got.Created.IsZero() || !got.Updated.IsZero() || got.Debootstrap == "" || got.Path != r.Path {
+			t.Errorf("metadata %+v", got)
+		}
+		roots, _ := s.Roots()
+		if len(roots) != 1 || roots[0].Name != "one" {
+			t.Errorf("Roots() = %v", roots)
+		}
+	})
+	t.Run("ready-for-builds", func(t *testing.T) {
+		var out bytes.Buffer
+		script := `set -e
+id -u pkgbox
+grep -h Install-Recommends /etc/apt/apt.conf.d/*
+/usr/sbin/policy-rc.d || echo policy-rc.d $?
+test ! -e /etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io && echo no-unsafe-io
+grep -c "^deb .* main" /etc/apt/sources.list`
+		res, err := session.Run(ctx, &session.Options{Store: s, Root: "one", Profile: "minimal"},
+			&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("run: %v %+v\n%s", err, res, out.String())
+		}
+		want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n"
+		if out.String() != want {
+			t.Errorf("inside the root:\n%s\nwant\n%s", out.String(), want)
+		}
+	})
+	t.Run("update", func(t *testing.T) {
+		before := time.Now()
+		var log bytes.Buffer
+		got, err := bootstrap.Update(ctx, s, "one", bootstrap.UpdateOptions{Log: &log})
+		if err != nil {
+			t.Fatalf("update: %v\n%s", err, log.String())
+		}
+		if got.Updated.Before(before) {
+			t.Errorf("updated %v, before %v", got.Updated, before)
+		}
+		if meta, _ := s.Root("one"); !meta.Updated.Equal(got.Updated) {
+			t.Errorf("recorded update time %v, want %v", meta.Updated, got.Updated)
+		}
+		if !strings.Contains(log.String(), "upgraded") {
+			t.Errorf("apt's output lacks its summary:\n%s", log.String())
+		}
+	})
+	t.Run("update-waits", func(t *testing.T) {
+		// A session holds the root: update gives up after --wait.
+		lock, err := s.LockRoot(ctx, "one", false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lock.Unlock()
+		_, err = bootstrap.Update(ctx, s, "one", bootstrap.UpdateOptions{Wait: 300 * time.Millisecond})
+		var busy *session.BusyError
+		if !errors.As(err, &busy) {
+			t.Fatalf("update of a root in use: %v, want a BusyError", err)
+		}
+		var inUse *bootstrap.InUseError
+		if err := bootstrap.Remove(ctx, s, "one"); !errors.As(err, &inUse) {
+			t.Fatalf("remove of a root in use: %v, want an InUseError", err)
+		}
+	})
+	t.Run("exists", func(t *testing.T) {
+		var exists *bootstrap.ExistsError
+		if _, err := bootstrap.Create(ctx, s, newPlan(t, "one"), bootstrap.CreateOptions{}); !errors.As(err, &exists) {
+			t.Fatalf("second create of one: %v, want ExistsError", err)
+		}
+	})
+
+	t.Run("interrupt-unpack", func(t *testing.T) { interrupt(t, "two", "UNPACKING", 10) })
+
+	t.Run("warm-cache", func(t *testing.T) {
+		cache, _ := s.CacheDir(p.Suite, p.Arch)
+		before := debs(t, cache)
+		if len(before) < 50 {
+			t.Fatalf("the cache holds %d .debs after a create", len(before))
+		}
+		ev := &events{}
+		if _, err := bootstrap.Create(ctx, s, newPlan(t, "two"), bootstrap.CreateOptions{Progress: ev.add}); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		after := debs(t, cache)
+		for f, v := range after {
+			if before[f] != v {
+				t.Errorf("%s downloaded again", f)
+			}
+		}
+		if ev.count("VALIDATING") < 50 {
+			t.Errorf("debootstrap validated %d cached packages", ev.count("VALIDATING"))
+		}
+		// The Release file and its signature are always fetched; no package.
+		if n := ev.count("RETRIEVING"); n > 2 {
+			t.Errorf("debootstrap retrieved %d files, want only the Release file and its signature", n)
+		}
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		for _, name := range []string{"one", "two"} {
+			if err := bootstrap.Remove(ctx, s, name); err != nil {
+				t.Fatalf("remove %s: %v", name, err)
+			}
+			checkNothingLeft(t, s, name)
+		}
+		if err := bootstrap.Remove(ctx, s, "one"); !errors.Is(err, store.ErrNoRoot) {
+			t.Errorf("remove of a removed root: %v, want ErrNoRoot", err)
+		}
+	})
+}
