@@ -1,0 +1,325 @@
+// Package build builds a Debian source package in a fresh overlay session
+// on a root: it installs the build dependencies (network on, through the
+// store's shared apt cache), copies the source in (the host tree is never
+// written), runs dpkg-buildpackage as the root's unprivileged build user with
+// the network off, copies the artifacts out and writes the full log beside
+// them.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"pkgbox/bootstrap"
+	"pkgbox/debian"
+	"pkgbox/session"
+	"pkgbox/store"
+)
+
+// Type is what dpkg-buildpackage builds.
+type Type string
+
+// The build types, as dpkg-buildpackage's flags name them.
+const (
+	Binary     Type = "binary"       // -b: every binary package (sbuild's default)
+	BinaryArch Type = "binary-arch"  // -B: architecture-dependent ones only
+	BinaryAll  Type = "binary-indep" // -A: Architecture: all ones only
+	Source     Type = "source"       // -S: the source package only
+	Full       Type = "full"         // source and every binary
+)
+
+func (t Type) flag() string {
+	switch t {
+	case BinaryArch:
+		return "-B"
+	case BinaryAll:
+		return "-A"
+	case Source:
+		return "-S"
+	case Full:
+		return "-F"
+	}
+	return "-b"
+}
+
+// BuildUser is the root's unprivileged user that runs dpkg-buildpackage,
+// made by pkgbox create.
+const BuildUser = bootstrap.BuildUser
+
+// Request says what to build and how.
+type Request struct {
+	Store *store.Store
+	// Source is a directory holding debian/, or a .dsc file.
+	Source string
+	// Root names the root (or a root's path); empty chooses as DESIGN says.
+	Root string
+	// EnsureRoot makes the default root when it is missing (pkgbox create).
+	EnsureRoot func(ctx context.Context, name string) error
+	Profile    string
+	// Out is where artifacts and the log go; empty means the source's parent
+	// directory (for a .dsc, the current directory).
+	Out       string
+	Jobs      int
+	Type      Type
+	Network   bool
+	Keep      bool
+	Overwrite bool
+	// Profiles are build profiles (DEB_BUILD_PROFILES).
+	Profiles []string
+	// ExtraPackages are .deb files installed before the build.
+	ExtraPackages []string
+	// Verbose streams the whole log to it.
+	Verbose io.Writer
+	// Progress, if set, hears of phases and of the dependency install.
+	Progress func(Event)
+}
+
+// Event is a progress report.
+type Event struct {
+	Phase string
+	// Percent is the progress of the phase, or -1 when unknown.
+	Percent float64
+	Detail  string
+	// Done marks the end of a phase.
+	Done bool
+}
+
+// Result is what a build did.
+type Result struct {
+	Source    string     `json:"source"`
+	Version   string     `json:"version"`
+	Arch      string     `json:"arch"`
+	Root      string     `json:"root"`
+	Phases    []Phase    `json:"phases"`
+	Failed    string     `json:"failed_phase,omitempty"`
+	Artifacts []Artifact `json:"artifacts"`
+	Log       string     `json:"log"`
+	Session   string     `json:"kept_session,omitempty"`
+	// Tail is the log's last lines, for a failure report.
+	Tail []string `json:"-"`
+}
+
+// FailedError says the package's own build (or its dependency install)
+// failed; the Result has the details.
+type FailedError struct {
+	Phase string
+	Log   string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%s failed; the full log is %s", e.Phase, e.Log)
+}
+
+// Build builds req.Source. It returns a Result whenever the build got as far
+// as writing a log, together with a *FailedError when the package failed.
+func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
+	src, err := readSource(req.Source)
+	if err != nil {
+		return nil, err
+	}
+	if req.Jobs <= 0 {
+		req.Jobs = runtime.NumCPU()
+	}
+	if req.Type == "" {
+		req.Type = Binary
+	}
+	if req.Profile == "" {
+		req.Profile = "buildd"
+	}
+	out, err := outDir(req, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range req.ExtraPackages {
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || !strings.HasSuffix(p, ".deb") {
+			return nil, fmt.Errorf("extra package %q is not a .deb file", p)
+		}
+	}
+	rootName, err := chooseRoot(ctx, req, src)
+	if err != nil {
+		return nil, err
+	}
+	// The build's architecture is the root's: a root of a foreign
+	// architecture builds for it.
+	arch := bootstrap.HostArch()
+	if meta, err := req.Store.Root(rootName); err == nil && meta.Arch != "" {
+		arch = meta.Arch
+	}
+
+	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: rootName}
+	log, err := newBuildLog(filepath.Join(out, fmt.Sprintf("%s_%s_%s.build", src.Name, src.VersionNoEpoch(), arch)), req.Verbose)
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	res.Log = log.Path
+	if uid, gid := invokingUser(); uid >= 0 {
+		_ = os.Chown(log.Path, uid, gid)
+	}
+	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
+
+	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: out}
+	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
+		Warn: func(w string) { log.Printf("warning: %s", w) }})
+	if err != nil {
+		return nil, err
+	}
+	b.sess = sess
+	defer func() {
+		if req.Keep {
+			res.Session = sess.ID()
+			if err := sess.Keep(); err != nil && retErr == nil {
+				retErr = err
+			}
+			return
+		}
+		if err := sess.Close(); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	err = b.run(ctx)
+	res.Tail = log.Tail()
+	return res, err
+}
+
+// builder carries one build's state through its steps.
+type builder struct {
+	req  *Request
+	src  *debian.Source
+	arch string
+	log  *buildLog
+	res  *Result
+	sess *session.Session
+	out  string
+	// builddir is the unpacked source inside the session.
+	builddir string
+}
+
+// step runs one phase, timing it and marking it failed if it fails.
+func (b *builder) step(name string, fn func() error) error {
+	b.log.phase(name)
+	b.progress(Event{Phase: name, Percent: -1})
+	start := time.Now()
+	err := fn()
+	ph := Phase{Name: name, Duration: time.Since(start)}
+	if err != nil {
+		ph.Failed = true
+		b.res.Failed = name
+		b.log.Printf("pkgbox: %s: %v", name, err)
+	}
+	b.res.Phases = append(b.res.Phases, ph)
+	b.progress(Event{Phase: name, Percent: 100, Done: true})
+	return err
+}
+
+func (b *builder) progress(e Event) {
+	if b.req.Progress != nil {
+		b.req.Progress(e)
+	}
+}
+
+func (b *builder) run(ctx context.Context) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"install build dependencies", b.installDeps},
+		{"unpack source", b.unpackSource},
+		{"build", b.build},
+		{"collect artifacts", b.collect},
+	}
+	for _, s := range steps {
+		if err := b.step(s.name, func() error { return s.fn(ctx) }); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var fe *FailedError
+			if errors.As(err, &fe) || s.name != "collect artifacts" {
+				return &FailedError{Phase: s.name, Log: b.log.Path}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// sandboxRun runs args in a new sandbox on the build's session, its output
+// going to the log; a non-zero exit is an error.
+func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
+	if c.Stdio.Stdout == nil {
+		c.Stdio.Stdout = b.log
+	}
+	c.Stdio.Stderr = b.log
+	b.log.Printf("$ %s", strings.Join(c.Args, " "))
+	res, err := b.sess.Run(ctx, c)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
+	}
+	return nil
+}
+
+// outDir is where artifacts go; it must exist.
+func outDir(req *Request, src *debian.Source) (string, error) {
+	out := req.Out
+	if out == "" {
+		if src.Dsc != "" {
+			out = "."
+		} else {
+			out = filepath.Dir(src.Dir)
+		}
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("output directory %q does not exist", out)
+	}
+	return abs, nil
+}
+
+// chooseRoot: --root; else a root named after the changelog's distribution
+// if the store has one; else the default root, made on first use.
+func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, error) {
+	if req.Root != "" {
+		return req.Root, nil
+	}
+	if d := src.Distribution; d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
+		if _, err := req.Store.Root(d); err == nil {
+			return d, nil
+		}
+	}
+	name := session.HostSuite()
+	if name == "" {
+		return "", errors.New("choose a root with --root: the host's suite is unknown")
+	}
+	if _, err := req.Store.Root(name); errors.Is(err, store.ErrNoRoot) && req.EnsureRoot != nil {
+		if err := req.EnsureRoot(ctx, name); err != nil {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
+// buildEnv is the environment of the build step.
+func (b *builder) buildEnv() []string {
+	opts := fmt.Sprintf("parallel=%d", b.req.Jobs)
+	if user := os.Getenv("DEB_BUILD_OPTIONS"); user != "" {
+		opts = user + " " + opts
+	}
+	env := []string{"DEB_BUILD_OPTIONS=" + opts, "HOME=/build", "USER=" + BuildUser, "LOGNAME=" + BuildUser}
+	if len(b.req.Profiles) > 0 {
+		env = append(env, "DEB_BUILD_PROFILES="+strings.Join(b.req.Profiles, " "))
+	}
+	return env
+}

@@ -1,0 +1,284 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"pkgbox/debian"
+	"pkgbox/sandbox"
+	"pkgbox/session"
+)
+
+// listsMaxAge is how old the root's apt lists may be before a build runs
+// apt-get update in its session (the update lands in the overlay only).
+var listsMaxAge = 24 * time.Hour
+
+// installDeps installs the build dependencies with apt, network on, through
+// the store's shared apt cache.
+func (b *builder) installDeps(ctx context.Context) error {
+	depends, conflicts, err := buildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
+	if err != nil {
+		return err
+	}
+	// What sbuild always adds: the compiler set and fakeroot.
+	depends = joinDeps("build-essential, fakeroot", depends)
+	b.log.Printf("Build-Depends (reduced for %s): %s", b.arch, depends)
+	if conflicts != "" {
+		b.log.Printf("Build-Conflicts (reduced for %s): %s", b.arch, conflicts)
+	}
+	apt := []string{"-y", "-o", "APT::Sandbox::User=root", "-o", "Dpkg::Options::=--force-unsafe-io",
+		"-o", "Dpkg::Use-Pty=0", "-o", "APT::Install-Recommends=false", "-o", "APT::Status-Fd=1"}
+	script := "set -e\n"
+	if b.listsStale() {
+		script += "echo 'pkgbox: the root'\"'\"'s package lists are missing or old: apt-get update'\napt-get update -q\n"
+	}
+	args := []string{"apt-get", "satisfy"}
+	args = append(args, apt...)
+	args = append(args, depends)
+	if conflicts != "" {
+		args = append(args, "Conflicts: "+conflicts)
+	}
+	script += shellQuote(args) + "\n"
+	var mounts []sandbox.Mount
+	if len(b.req.ExtraPackages) > 0 {
+		var debs []string
+		for i, p := range b.req.ExtraPackages {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			inside := fmt.Sprintf("/build/.extra/%d-%s", i, filepath.Base(p))
+			mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: abs, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+			debs = append(debs, inside)
+		}
+		script += shellQuote(append(append([]string{"apt-get", "install"}, apt...), debs...)) + "\n"
+	}
+	cache, unlock, err := b.aptCache(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if cache != "" {
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev})
+	}
+	status := &aptStatus{log: b.log, progress: b.progress, phase: "install build dependencies"}
+	err = b.sandboxRun(ctx, &session.Command{
+		Args:    []string{"/bin/sh", "-c", script},
+		Network: true,
+		Env:     []string{"DEBIAN_FRONTEND=noninteractive"},
+		Mounts:  mounts,
+		Stdio:   sandbox.Stdio{Stdout: status},
+	})
+	status.flush()
+	if err != nil {
+		return fmt.Errorf("apt could not install the build dependencies: %w", err)
+	}
+	return nil
+}
+
+// aptCache returns the store's apt cache for the root's suite, locked for
+// this build's use: apt refuses to share its archive directory between two
+// concurrent runs, so concurrent builds take turns for the install only.
+func (b *builder) aptCache(ctx context.Context) (string, func(), error) {
+	meta, err := b.req.Store.Root(b.res.Root)
+	if err != nil || meta.Suite == "" {
+		return "", func() {}, nil // a root given by path has no store cache
+	}
+	return b.req.Store.AptCache(ctx, meta.Suite, meta.Arch)
+}
+
+// listsStale says whether the root's apt lists are missing or older than
+// listsMaxAge.
+func (b *builder) listsStale() bool {
+	root := b.sess.Root.Path
+	files, _ := filepath.Glob(filepath.Join(root, "var/lib/apt/lists", "*_Packages*"))
+	if len(files) == 0 {
+		return true
+	}
+	newest := time.Time{}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+	}
+	return time.Since(newest) > listsMaxAge
+}
+
+// unpackSource puts the source into the session at /build/NAME-VERSION,
+// owned by the build user. The host's files are bound read-only and copied
+// inside the sandbox: the host tree is never written, and a symlink in it
+// stays a symlink, resolved inside the root, never a host file copied in.
+func (b *builder) unpackSource(ctx context.Context) error {
+	dest := "/build/" + b.src.Name + "-" + b.src.UpstreamVersion()
+	var mounts []sandbox.Mount
+	script := "set -e\ninstall -d -o " + BuildUser + " -g " + BuildUser + " /build\n"
+	bind := func(host, inside string) {
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: host, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+	}
+	if b.src.Dsc != "" {
+		dir := filepath.Dir(b.src.Dsc)
+		for _, f := range append([]string{filepath.Base(b.src.Dsc)}, b.src.DscFiles...) {
+			bind(filepath.Join(dir, f), "/build/.in/"+f)
+			script += shellQuote([]string{"cp", "/build/.in/" + f, "/build/" + f}) + "\n"
+		}
+		script += shellQuote([]string{"dpkg-source", "--no-check", "-x", "/build/" + filepath.Base(b.src.Dsc), dest}) + "\n"
+	} else {
+		bind(b.src.Dir, "/build/.src")
+		script += shellQuote([]string{"cp", "-a", "--no-preserve=ownership", "/build/.src/.", dest + "/"}) + "\n"
+		// A non-native source builds its source package from the upstream
+		// tarball beside it, as dpkg-source expects.
+		origs, _ := filepath.Glob(filepath.Join(filepath.Dir(b.src.Dir), b.src.Name+"_"+b.src.UpstreamVersion()+".orig*.tar.*"))
+		for _, o := range origs {
+			bind(o, "/build/.orig/"+filepath.Base(o))
+			script += shellQuote([]string{"cp", "/build/.orig/" + filepath.Base(o), "/build/"}) + "\n"
+		}
+	}
+	script += "chown -R " + BuildUser + ":" + BuildUser + " " + shellQuote([]string{dest}) + "\n"
+	script += "find /build -maxdepth 1 -type f -exec chown " + BuildUser + ":" + BuildUser + " {} +\n"
+	b.builddir = dest
+	return b.sandboxRun(ctx, &session.Command{Args: []string{"/bin/sh", "-c", script}, Mounts: mounts})
+}
+
+// build runs dpkg-buildpackage as the build user, network off unless asked.
+func (b *builder) build(ctx context.Context) error {
+	if b.req.Network {
+		b.log.Printf("warning: the build runs with the network on (--network)")
+	}
+	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
+	return b.sandboxRun(ctx, &session.Command{
+		Args: args, User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
+	})
+}
+
+// collect copies what the .changes file lists, and the .changes itself, out
+// of the session.
+func (b *builder) collect(ctx context.Context) error {
+	dir, err := openBuildDir(b.sess.Upper())
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	prefix := b.src.Name + "_" + b.src.VersionNoEpoch() + "_"
+	var want []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ".changes") {
+			continue
+		}
+		f, err := openArtifact(dir, n)
+		if err != nil {
+			return err
+		}
+		files, err := debian.ReadChangesFiles(n, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		for _, name := range append(files, n) {
+			if !seen[name] {
+				seen[name] = true
+				want = append(want, name)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return errNoChanges
+	}
+	uid, gid := invokingUser()
+	arts, err := copyArtifacts(dir, want, b.out, b.req.Overwrite, uid, gid)
+	b.res.Artifacts = arts
+	for _, a := range arts {
+		b.log.Printf("artifact %s (%d bytes, sha256 %s)", a.Path, a.Size, a.SHA256)
+	}
+	return err
+}
+
+// aptStatus splits apt's output: its Status-Fd lines ("pmstatus:PKG:PERCENT:TEXT",
+// "dlstatus:...") drive the progress report; every other line goes to the log.
+type aptStatus struct {
+	log      io.Writer
+	progress func(Event)
+	phase    string
+	buf      []byte
+}
+
+func (a *aptStatus) Write(p []byte) (int, error) {
+	a.buf = append(a.buf, p...)
+	for {
+		i := strings.IndexByte(string(a.buf), '\n')
+		if i < 0 {
+			break
+		}
+		a.line(string(a.buf[:i]))
+		a.buf = a.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (a *aptStatus) flush() {
+	if len(a.buf) > 0 {
+		a.line(string(a.buf))
+		a.buf = nil
+	}
+}
+
+func (a *aptStatus) line(l string) {
+	if e, ok := parseAptStatus(l); ok {
+		e.Phase = a.phase
+		if a.progress != nil {
+			a.progress(e)
+		}
+		return
+	}
+	fmt.Fprintln(a.log, l)
+}
+
+// parseAptStatus reads one APT::Status-Fd line. Downloads count for the
+// first half of the bar and dpkg's work for the second, as apt's own
+// progress does not say how the two compare.
+func parseAptStatus(l string) (Event, bool) {
+	kind, rest, ok := strings.Cut(l, ":")
+	if !ok || (kind != "pmstatus" && kind != "dlstatus") {
+		return Event{}, false
+	}
+	parts := strings.SplitN(rest, ":", 3)
+	if len(parts) != 3 {
+		return Event{}, false
+	}
+	pct, err := strconv.ParseFloat(parts[1], 64)
+	if err != nil {
+		return Event{}, false
+	}
+	if kind == "dlstatus" {
+		pct /= 2
+	} else {
+		pct = 50 + pct/2
+	}
+	return Event{Percent: pct, Detail: parts[2]}, true
+}
+
+// shellQuote quotes args for sh.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func joinDeps(a, b string) string {
+	if strings.TrimSpace(b) == "" {
+		return a
+	}
+	return a + ", " + b
+}

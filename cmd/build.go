@@ -1,0 +1,221 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"pkgbox/bootstrap"
+	"pkgbox/build"
+	"pkgbox/store"
+)
+
+type buildOptions struct {
+	root          string
+	profile       string
+	out           string
+	jobs          int
+	binaryOnly    bool
+	archAll       bool
+	sourceOnly    bool
+	full          bool
+	network       bool
+	keep          bool
+	overwrite     bool
+	jsonOut       bool
+	profiles      []string
+	extraPackages []string
+}
+
+func (o *buildOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&o.root, "root", "", "root to build on (default: the changelog's distribution if such a root exists, else the host's suite, made on first use)")
+	f.StringVarP(&o.profile, "profile", "p", "buildd", "mount profile of the build's sandbox")
+	f.StringVar(&o.out, "out", "", "directory for the artifacts and the log (default: the source's parent; for a .dsc, the current directory)")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "parallel jobs, as DEB_BUILD_OPTIONS=parallel=N (default: the number of CPUs)")
+	f.BoolVarP(&o.binaryOnly, "binary-only", "B", false, "build architecture-dependent binary packages only (dpkg-buildpackage -B)")
+	f.BoolVarP(&o.archAll, "arch-all", "A", false, "build Architecture: all packages only (dpkg-buildpackage -A)")
+	f.BoolVarP(&o.sourceOnly, "source-only", "S", false, "build the source package only (dpkg-buildpackage -S)")
+	f.BoolVar(&o.full, "full", false, "build the source package and every binary package (dpkg-buildpackage -F)")
+	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
+	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with `pkgbox shell --session ID`")
+	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
+	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
+	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
+	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
+}
+
+func (o *buildOptions) buildType() (build.Type, error) {
+	n := 0
+	t := build.Binary
+	for _, c := range []struct {
+		set bool
+		t   build.Type
+	}{{o.binaryOnly, build.BinaryArch}, {o.archAll, build.BinaryAll}, {o.sourceOnly, build.Source}, {o.full, build.Full}} {
+		if c.set {
+			n++
+			t = c.t
+		}
+	}
+	if n > 1 {
+		return "", &usageError{errors.New("--binary-only, --arch-all, --source-only and --full exclude each other")}
+	}
+	return t, nil
+}
+
+func newBuildCommand(g *globalOptions) *cobra.Command {
+	o := &buildOptions{}
+	c := &cobra.Command{
+		Use:   "build [SRC] [flags]",
+		Short: "Build a source package in a fresh sandbox",
+		Long: `Build SRC (a directory holding debian/, default ".", or a .dsc file) in a
+throw-away overlay session: the build dependencies are installed with the
+network on, then dpkg-buildpackage runs as an unprivileged user with only lo.
+Artifacts and SOURCE_VERSION_ARCH.build (the full log) land in --out.
+
+On a fresh machine the default root (the host's suite) is made first.`,
+		Example: `  sudo pkgbox build ./hello
+  sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			src := "."
+			if len(args) == 1 {
+				src = args[0]
+			}
+			typ, err := o.buildType()
+			if err != nil {
+				return err
+			}
+			s, err := g.openStore()
+			if err != nil {
+				return err
+			}
+			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
+			req := &build.Request{
+				Store: s, Source: src, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
+				Profiles: o.profiles, ExtraPackages: o.extraPackages,
+				EnsureRoot: func(ctx context.Context, name string) error {
+					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
+				},
+				Progress: ui.event,
+			}
+			if g.verbose && !o.jsonOut {
+				req.Verbose = c.ErrOrStderr()
+			}
+			res, err := build.Build(c.Context(), req)
+			ui.done()
+			if o.jsonOut && res != nil {
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(res); jerr != nil {
+					return jerr
+				}
+			} else if res != nil {
+				printSummary(c.OutOrStdout(), c.ErrOrStderr(), res, err)
+			}
+			var fe *build.FailedError
+			if errors.As(err, &fe) {
+				fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s\n", err)
+				return &exitError{code: ExitBuildFailed}
+			}
+			return err
+		},
+	}
+	o.addFlags(c)
+	return c
+}
+
+// printSummary tells what the build did: phases with their times, artifacts,
+// and on failure the log's last lines.
+func printSummary(out, errw io.Writer, res *build.Result, err error) {
+	if err != nil && len(res.Tail) > 0 {
+		fmt.Fprintf(errw, "--- last %d lines of %s ---\n", len(res.Tail), res.Log)
+		for _, l := range res.Tail {
+			fmt.Fprintln(errw, l)
+		}
+		fmt.Fprintln(errw, "---")
+	}
+	fmt.Fprintf(out, "%s %s on %s (%s)\n", res.Source, res.Version, res.Root, res.Arch)
+	for _, p := range res.Phases {
+		mark := "ok"
+		if p.Failed {
+			mark = "FAILED"
+		}
+		fmt.Fprintf(out, "  %-28s %8s  %s\n", p.Name, p.Duration.Round(10*time.Millisecond), mark)
+	}
+	for _, a := range res.Artifacts {
+		fmt.Fprintf(out, "  %s\n", a.Path)
+	}
+	fmt.Fprintf(out, "  log: %s\n", res.Log)
+	if res.Session != "" {
+		fmt.Fprintf(out, "  session kept: pkgbox shell --session %s\n", res.Session)
+	}
+}
+
+// buildUI shows a build's progress on stderr: a bar for the dependency
+// install on a terminal, a line per phase otherwise.
+type buildUI struct {
+	w     io.Writer
+	quiet bool
+	tty   bool
+	bar   *bar
+	phase string
+}
+
+func newBuildUI(w io.Writer, quiet bool) *buildUI {
+	f, ok := w.(*os.File)
+	return &buildUI{w: w, quiet: quiet, tty: ok && isTerminal(f)}
+}
+
+func (u *buildUI) event(e build.Event) {
+	if u.quiet {
+		return
+	}
+	if e.Phase != u.phase {
+		u.finishBar()
+		u.phase = e.Phase
+		if !u.tty {
+			fmt.Fprintf(u.w, "pkgbox: %s\n", e.Phase)
+		}
+	}
+	if !u.tty {
+		return
+	}
+	if e.Done {
+		u.finishBar()
+		return
+	}
+	if u.bar == nil {
+		u.bar = newBar(u.w, e.Phase)
+	}
+	u.bar.set(e.Percent, strings.TrimSpace(e.Detail))
+}
+
+func (u *buildUI) finishBar() {
+	if u.bar != nil {
+		u.bar.finish()
+		u.bar = nil
+	}
+}
+
+func (u *buildUI) done() { u.finishBar() }
+
+// ensureDefaultRoot makes the default root, named after the host's suite,
+// when a build on a fresh machine needs it, with create's progress display.
+func ensureDefaultRoot(ctx context.Context, g *globalOptions, s *store.Store, w io.Writer, name string) error {
+	plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: name}, bootstrap.DefaultHost())
+	if err != nil {
+		return fmt.Errorf("make the default root: %w", err)
+	}
+	fmt.Fprintf(w, "pkgbox: no root %q yet: making it first, as `pkgbox create %s` would\n", name, name)
+	_, err = createRoot(ctx, g, s, plan)
+	return err
+}

@@ -1,0 +1,316 @@
+package debian
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"pault.ag/go/debian/control"
+)
+
+// dscEntry is one file a .dsc lists, from Files and Checksums-Sha256.
+type dscEntry struct {
+	name    string
+	size    int64
+	md5     string
+	sha256  string
+	line    int // the Checksums-Sha256 line
+	md5Line int // the Files line
+}
+
+// readDsc reads a .dsc and checks every file it lists.
+func readDsc(path string) (*Source, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("read source %q: %w", path, err)
+	}
+	data, err := readFile(path, false)
+	if err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	s, entries, err := parseDsc(path, data)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(abs)
+	for _, e := range entries {
+		if line, err := verifyEntry(dir, e); err != nil {
+			return nil, &FileError{File: path, Line: line, Err: err}
+		}
+		s.DscFiles = append(s.DscFiles, e.name)
+	}
+	s.Dsc = abs
+	return s, nil
+}
+
+// parseDsc reads the fields of a .dsc and the list of its files, checked
+// for form (bare names, both lists agree) but not yet against the disk.
+func parseDsc(file string, data []byte) (*Source, []dscEntry, error) {
+	doc, err := parseDocument(file, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(doc.paras) == 0 {
+		return nil, nil, errAt(file, 0, "empty .dsc")
+	}
+	p := &doc.paras[0]
+	s, err := sourceFields(doc, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := p.get("Version")
+	if !ok {
+		return nil, nil, errAt(file, p.line, "no Version field")
+	}
+	if err := checkVersion(f.value); err != nil {
+		return nil, nil, errAt(file, f.line, "invalid Version %q: %w", f.value, err)
+	}
+	if err := s.Version.UnmarshalControl(f.value); err != nil { // cannot fail after checkVersion
+		return nil, nil, errAt(file, f.line, "invalid Version %q: %w", f.value, libError{err})
+	}
+	f, ok = p.get("Architecture")
+	if !ok {
+		return nil, nil, errAt(file, p.line, "no Architecture field")
+	}
+	if s.Architectures, err = addArchitectures(nil, f.value); err != nil {
+		return nil, nil, errAt(file, f.line, "invalid Architecture: %w", err)
+	}
+
+	md5s := map[string]string{}
+	md5Lines := map[string]int{}
+	sizes := map[string]int64{}
+	var order []string
+	err = eachEntry(doc, p, "Files", func(line int, words []string) error {
+		var h control.MD5FileHash
+		if len(words) != 3 {
+			return errors.New("want \"MD5 SIZE NAME\"")
+		}
+		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
+			return libError{err}
+		}
+		if err := checkEntry(h.FileHash, 32); err != nil {
+			return err
+		}
+		if _, dup := md5s[h.Filename]; dup {
+			return fmt.Errorf("%q listed twice", h.Filename)
+		}
+		md5s[h.Filename], sizes[h.Filename], md5Lines[h.Filename] = h.Hash, h.Size, line
+		order = append(order, h.Filename)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sums := map[string]dscEntry{}
+	err = eachEntry(doc, p, "Checksums-Sha256", func(line int, words []string) error {
+		var h control.SHA256FileHash
+		if len(words) != 3 {
+			return errors.New("want \"SHA256 SIZE NAME\"")
+		}
+		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
+			return libError{err}
+		}
+		if err := checkEntry(h.FileHash, 64); err != nil {
+			return err
+		}
+		if _, dup := sums[h.Filename]; dup {
+			return fmt.Errorf("%q listed twice", h.Filename)
+		}
+		m, ok := md5s[h.Filename]
+		if !ok {
+			return fmt.Errorf("%q is not listed in Files", h.Filename)
+		}
+		if sizes[h.Filename] != h.Size {
+			return fmt.Errorf("size of %q is %d here but %d in Files", h.Filename, h.Size, sizes[h.Filename])
+		}
+		sums[h.Filename] = dscEntry{name: h.Filename, size: h.Size, md5: m, sha256: strings.ToLower(h.Hash), line: line, md5Line: md5Lines[h.Filename]}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := make([]dscEntry, 0, len(order))
+	for _, name := range order {
+		e, ok := sums[name]
+		if !ok {
+			ff, _ := p.get("Files")
+			return nil, nil, errAt(file, doc.entryLine(ff, name), "%q has no Checksums-Sha256 entry", name)
+		}
+		entries = append(entries, e)
+	}
+	return s, entries, nil
+}
+
+// eachEntry calls fn for each line of the multi-line field name, split
+// into words. The field must be there and list at least one entry; errors
+// from fn get the entry's line.
+func eachEntry(doc *document, p *paragraph, name string, fn func(line int, words []string) error) error {
+	f, ok := p.get(name)
+	if !ok {
+		return errAt(doc.file, p.line, "no %s field", name)
+	}
+	n := 0
+	for _, entry := range strings.Split(f.value, "\n") {
+		words := strings.Fields(entry)
+		if len(words) == 0 {
+			continue
+		}
+		n++
+		line := doc.entryLine(f, words[len(words)-1])
+		if err := fn(line, words); err != nil {
+			return errAt(doc.file, line, "invalid %s entry: %w", name, err)
+		}
+	}
+	if n == 0 {
+		return errAt(doc.file, f.line, "empty %s field", name)
+	}
+	return nil
+}
+
+// checkEntry checks a parsed Files/Checksums line: a hash of hexLen hex
+// digits, a size, and a bare base name. The library's AbsFiles and
+// GetDSC join names to the .dsc's directory blindly, so a name such as
+// "../../etc/shadow" would reach outside it.
+func checkEntry(h control.FileHash, hexLen int) error {
+	if err := checkBaseName(h.Filename); err != nil {
+		return err
+	}
+	if _, err := hex.DecodeString(h.Hash); err != nil || len(h.Hash) != hexLen {
+		return fmt.Errorf("invalid %s hash %q", h.Algorithm, h.Hash)
+	}
+	if h.Size < 0 {
+		return fmt.Errorf("invalid size %d", h.Size)
+	}
+	return nil
+}
+
+// checkBaseName accepts a plain file name in the listing file's directory.
+func checkBaseName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("file name %q is not a bare base name", name)
+	}
+	return nil
+}
+
+// verifyEntry checks that e is a regular file in dir with e's size, MD5
+// and SHA-256. It follows a symlink (orig tarballs are often symlinked in
+// beside a .dsc): what is checked is the content. O_NONBLOCK keeps a FIFO
+// from hanging the open. It returns the line of the entry at fault.
+func verifyEntry(dir string, e dscEntry) (int, error) {
+	f, err := os.OpenFile(filepath.Join(dir, e.name), os.O_RDONLY|syscall.O_NONBLOCK, 0) // e.name is a bare base name
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return e.line, fmt.Errorf("open listed file %q: %w", e.name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return e.line, fmt.Errorf("stat listed file %q: %w", e.name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return e.line, fmt.Errorf("listed file %q is not a regular file", e.name)
+	}
+	hs, hm := sha256.New(), md5.New()
+	n, err := io.Copy(io.MultiWriter(hs, hm), f)
+	if err != nil {
+		return e.line, fmt.Errorf("read listed file %q: %w", e.name, err)
+	}
+	if n != e.size {
+		return e.line, fmt.Errorf("size mismatch for %q: expected %d bytes, got %d", e.name, e.size, n)
+	}
+	if got := hex.EncodeToString(hs.Sum(nil)); got != e.sha256 {
+		return e.line, fmt.Errorf("sha256 mismatch for %q: expected %s, got %s", e.name, e.sha256, got)
+	}
+	if got := hex.EncodeToString(hm.Sum(nil)); got != strings.ToLower(e.md5) {
+		return e.md5Line, fmt.Errorf("md5 mismatch for %q: expected %s, got %s", e.name, e.md5, got)
+	}
+	return 0, nil
+}
+
+// ChangesFiles returns the base names of the files the .changes at path
+// lists (its Files field). Every name is checked to be a bare base name;
+// the files themselves are not looked at. A clearsigned .changes is read
+// without checking its signature.
+func ChangesFiles(path string) ([]string, error) {
+	data, err := readFile(path, false)
+	if err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	return parseChanges(path, data)
+}
+
+// ReadChangesFiles is ChangesFiles reading the .changes from r; name is
+// the file named in errors.
+func ReadChangesFiles(name string, r io.Reader) ([]string, error) {
+	data, err := readLimited(r)
+	if err != nil {
+		return nil, &FileError{File: name, Err: fmt.Errorf("read: %w", err)}
+	}
+	return parseChanges(name, data)
+}
+
+func parseChanges(file string, data []byte) ([]string, error) {
+	doc, err := parseDocument(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.paras) == 0 {
+		return nil, errAt(file, 0, "empty .changes")
+	}
+	p := &doc.paras[0]
+	var names []string
+	err = eachEntry(doc, p, "Files", func(line int, words []string) error {
+		var h control.FileListChangesFileHash
+		// The library splits on single spaces and ignores words past the
+		// fifth: "MD5 SIZE SECTION PRIORITY a b" would list "a".
+		if len(words) != 5 {
+			return errors.New("want \"MD5 SIZE SECTION PRIORITY NAME\"")
+		}
+		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
+			return libError{err}
+		}
+		if err := checkEntry(h.FileHash, 32); err != nil {
+			return err
+		}
+		if contains(names, h.Filename) {
+			return fmt.Errorf("%q listed twice", h.Filename)
+		}
+		names = append(names, h.Filename)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.get("Checksums-Sha256"); ok {
+		err = eachEntry(doc, p, "Checksums-Sha256", func(line int, words []string) error {
+			var h control.SHA256FileHash
+			if len(words) != 3 {
+				return errors.New("want \"SHA256 SIZE NAME\"")
+			}
+			if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
+				return libError{err}
+			}
+			if err := checkEntry(h.FileHash, 64); err != nil {
+				return err
+			}
+			if !contains(names, h.Filename) {
+				return fmt.Errorf("%q is not listed in Files", h.Filename)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
