@@ -169,7 +169,8 @@ exit 101
 
 // finishRoot makes a bootstrapped root ready for builds. The files are
 // written through rootFS, which resolves every path inside the root; the
-// build user is made by the root's own useradd, run in a sandbox on it.
+// build user is made by the root's own useradd, and debconf told to keep
+// man-db's index as it is, in a sandbox on the root.
 func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io.Writer) error {
 	fs, err := openRootFS(dir)
 	if err != nil {
@@ -196,14 +197,19 @@ func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io
 	}
 	var out bytes.Buffer
 	w := io.MultiWriter(log, &out)
-	script := fmt.Sprintf("getent passwd %[1]s >/dev/null || useradd --uid %[2]s --user-group --no-create-home --home-dir /nonexistent --shell /bin/sh --comment 'pkgbox build user' %[1]s", BuildUser, buildUID)
+	// man-db rebuilds its index whenever a package ships a manual page,
+	// which costs every build seconds for a database nobody reads there.
+	script := fmt.Sprintf(`set -e
+getent passwd %[1]s >/dev/null || useradd --uid %[2]s --user-group --no-create-home --home-dir /nonexistent --shell /bin/sh --comment 'pkgbox build user' %[1]s
+echo "man-db man-db/auto-update boolean false" | debconf-set-selections
+`, BuildUser, buildUID)
 	res, err := session.Run(ctx, &session.Options{Store: s, Root: dir, Write: true, Profile: "minimal"},
 		&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
 	if err != nil {
 		return fmt.Errorf("add build user: %w", err)
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("add build user: useradd exited with status %d: %s", res.ExitCode, strings.TrimSpace(out.String()))
+		return fmt.Errorf("add build user: exit status %d: %s", res.ExitCode, strings.TrimSpace(out.String()))
 	}
 	return nil
 }

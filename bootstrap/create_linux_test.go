@@ -187,13 +187,14 @@ id -u pkgbox
 grep -h Install-Recommends /etc/apt/apt.conf.d/*
 /usr/sbin/policy-rc.d || echo policy-rc.d $?
 test ! -e /etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io && echo no-unsafe-io
-grep -c "^deb .* main" /etc/apt/sources.list`
+grep -c "^deb .* main" /etc/apt/sources.list
+grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^Value: false$"`
 		res, err := session.Run(ctx, &session.Options{Store: s, Root: "one", Profile: "minimal"},
 			&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("run: %v %+v\n%s", err, res, out.String())
 		}
-		want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n"
+		want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n1\n"
 		if out.String() != want {
 			t.Errorf("inside the root:\n%s\nwant\n%s", out.String(), want)
 		}

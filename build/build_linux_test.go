@@ -19,6 +19,7 @@ import (
 	"pkgbox/debian"
 	"pkgbox/internal/testenv"
 	"pkgbox/sandbox"
+	"pkgbox/session"
 	"pkgbox/store"
 )
 
@@ -274,5 +275,38 @@ func TestBuildConcurrent(t *testing.T) {
 		if err != nil {
 			t.Errorf("build %d: %v", i, err)
 		}
+	}
+}
+
+// --keep leaves the session for `pkgbox shell --session ID`, in which the
+// build tree is there; gc leaves it alone until asked with --kept.
+func TestBuildKeep(t *testing.T) {
+	res, err, _ := buildPkg(t, "hello-all", func(r *build.Request) { r.Keep = true })
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	if res.Session == "" {
+		t.Fatal("no session ID in the result of a build with Keep")
+	}
+	s := sharedStore(t)
+	if _, err := s.GC(false); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	r, err := session.Run(context.Background(), &session.Options{Store: s, Session: res.Session, Profile: "minimal"},
+		&session.Command{Args: []string{"/bin/sh", "-c", "ls /build/hello-all-1.0/debian/control"}, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
+	if err != nil || r.ExitCode != 0 {
+		t.Fatalf("shell --session %s: %v %+v\n%s", res.Session, err, r, out.String())
+	}
+	removed, err := s.GC(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range removed {
+		found = found || filepath.Base(d) == res.Session
+	}
+	if !found {
+		t.Errorf("gc --kept removed %v, not the kept session %s", removed, res.Session)
 	}
 }

@@ -32,6 +32,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PKGBOX_STORE", testenv.StoreDir())
 			// For scripts that point PKGBOX_STORE elsewhere and come back.
 			env.Setenv("SHARED_STORE", testenv.StoreDir())
+			packages, err := filepath.Abs(filepath.Join("..", "testdata", "packages"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("PACKAGES", packages)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			return nil
 		},

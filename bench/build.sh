@@ -1,0 +1,88 @@
+#!/bin/bash
+# What a build costs beyond dpkg-buildpackage itself, side by side in one
+# run on testdata/packages/hello-c:
+#   floor   dpkg-buildpackage directly in a copy of the root that already
+#           has the build dependencies (unshare + chroot, nothing else);
+#   pkgbox  pkgbox build, apt cache warm (one untimed build first);
+#   sbuild  sbuild in unshare mode, from a buildd tarball made by mmdebstrap
+#           of the same suite, as an unprivileged user with subordinate ids.
+# Prints each total and each overhead (total minus the floor), and the ratio
+# of the overheads; it never fails on a time.
+#
+# usage: bench/build.sh [RUNS]   (as root; uses the shared test root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+export PKGBOX_STORE=${PKGBOX_STORE:-/var/tmp/pkgbox-test}
+root=$PKGBOX_STORE/roots/test
+[ -d "$root" ] || { echo "bench: no test root in $PKGBOX_STORE (run the tests once)" >&2; exit 1; }
+suite=$(sed -n 's/^ *"suite": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")
+mirror=$(sed -n 's/^ *"mirror": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")
+arch=$(dpkg --print-architecture)
+command -v sbuild >/dev/null && command -v mmdebstrap >/dev/null ||
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends sbuild mmdebstrap uidmap >/dev/null
+
+work=$(mktemp -d /var/tmp/pkgbox-bench-build.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+bin=$work/pkgbox
+CGO_ENABLED=0 go build -o "$bin" ./cmd/pkgbox
+src=testdata/packages/hello-c
+
+# The floor's root: a copy of the test root with hello-c's build
+# dependencies installed, entered with nothing but unshare and chroot.
+echo "bench: preparing the floor's root, sbuild's tarball and user" >&2
+cp -a "$root" "$work/floor"
+cp /etc/resolv.conf "$work/floor/etc/resolv.conf"
+unshare --mount --pid --fork chroot "$work/floor" sh -c \
+	'mount -t proc proc /proc && apt-get install -y -q debhelper >/dev/null' 
+floor() {
+	rm -rf "$work/floor/build" && mkdir -p "$work/floor/build"
+	cp -a "$src" "$work/floor/build/hello-c"
+	chown -R 1000:1000 "$work/floor/build"
+	unshare --mount --pid --net --fork chroot "$work/floor" sh -c \
+		'mount -t proc proc /proc && cd /build/hello-c && su pkgbox -s /bin/sh -c "dpkg-buildpackage -us -uc -b"'
+}
+
+# sbuild's unshare mode wants an unprivileged user with subordinate ids and
+# a tarball of a buildd root.
+id pkgbox-bench >/dev/null 2>&1 || useradd --create-home pkgbox-bench
+grep -q '^pkgbox-bench:' /etc/subuid || usermod --add-subuids 300000-365535 --add-subgids 300000-365535 pkgbox-bench
+tarball=$work/sbuild-$suite-$arch.tar
+mmdebstrap --quiet --variant=buildd --format=tar "$suite" "$tarball" "$mirror"
+chmod 644 "$tarball"
+sbuild_run() {
+	rm -rf "$work/sb" && mkdir -p "$work/sb" && cp -a "$src" "$work/sb/hello-c" && chown -R pkgbox-bench "$work/sb"
+	runuser -u pkgbox-bench -- sh -c "cd '$work/sb/hello-c' && sbuild --chroot-mode=unshare --chroot='$tarball' \
+		--dist='$suite' --arch='$arch' --no-run-lintian --no-run-autopkgtest --no-run-piuparts \
+		--no-apt-update --no-apt-upgrade --no-apt-distupgrade --no-source-only-changes"
+}
+pkgbox_run() {
+	rm -rf "$work/pk" && mkdir -p "$work/pk" && cp -a "$src" "$work/pk/hello-c"
+	"$bin" build "$work/pk/hello-c" --root test
+}
+
+ns() { date +%s%N; }
+declare -A total
+cases=(floor pkgbox sbuild)
+for c in "${cases[@]}"; do
+	total[$c]=0
+	case $c in floor) floor ;; pkgbox) pkgbox_run ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
+		{ echo "bench: $c failed:" >&2; tail -30 "$work/$c.log" >&2; exit 1; }
+done
+for ((i = 0; i < runs; i++)); do
+	for c in "${cases[@]}"; do
+		t0=$(ns)
+		case $c in floor) floor ;; pkgbox) pkgbox_run ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
+			{ echo "bench: $c failed:" >&2; tail -30 "$work/$c.log" >&2; exit 1; }
+		total[$c]=$((total[$c] + $(ns) - t0))
+	done
+done
+s() { awk -v ns="$1" -v n="$runs" 'BEGIN { printf "%.2f", ns / n / 1e9 }'; }
+echo "build of hello-c on $suite/$arch, mean of $runs runs each (one untimed warm-up run each)"
+for c in "${cases[@]}"; do
+	over=$(awk -v a="${total[$c]}" -v f="${total[floor]}" -v n="$runs" 'BEGIN { printf "%.2f", (a - f) / n / 1e9 }')
+	printf '  %-8s total %7ss   overhead %7ss\n' "$c" "$(s "${total[$c]}")" "$over"
+done
+awk -v p="${total[pkgbox]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
+	'BEGIN { printf "  pkgbox overhead / sbuild overhead: %.2f   (bar: at most 0.33)\n", (p - f) / (sb - f) }'
