@@ -13,7 +13,8 @@ import (
 // Display shows a create's progress to a person: on a terminal a bar per
 // phase that moves with debootstrap's real work; elsewhere (CI, pipes) one
 // line per phase; with verbose, debootstrap's own messages and log as they
-// come. Warnings, errors and notes are shown in every mode.
+// come. Warnings and notes are shown in every mode; errors only with
+// verbose, since a failed create reports them in its error.
 type Display struct {
 	w       io.Writer
 	verbose bool
