@@ -4,7 +4,8 @@
 #   floor   dpkg-buildpackage directly in a copy of the root that already
 #           has the build dependencies (unshare + chroot, nothing else);
 #   pkgbox  pkgbox build, apt cache warm (one untimed build first);
-#   sbuild  sbuild in unshare mode, from a buildd tarball made by mmdebstrap
+#   sbuild  sbuild in unshare mode with its default apt settings (its
+#           tarball keeps no package lists), from a buildd tarball made by mmdebstrap
 #           of the same suite, as an unprivileged user with subordinate ids.
 # Prints each total and each overhead (total minus the floor), and the ratio
 # of the overheads; it never fails on a time.
@@ -33,6 +34,7 @@ src=testdata/packages/hello-c
 # dependencies installed, entered with nothing but unshare and chroot.
 echo "bench: preparing the floor's root, sbuild's tarball and user" >&2
 cp -a "$root" "$work/floor"
+chmod 755 "$work/floor" # roots made before pkgbox set this themselves
 cp /etc/resolv.conf "$work/floor/etc/resolv.conf"
 unshare --mount --pid --fork chroot "$work/floor" sh -c \
 	'mount -t proc proc /proc && apt-get install -y -q debhelper >/dev/null' 
@@ -55,7 +57,7 @@ sbuild_run() {
 	rm -rf "$work/sb" && mkdir -p "$work/sb" && cp -a "$src" "$work/sb/hello-c" && chown -R pkgbox-bench "$work/sb"
 	runuser -u pkgbox-bench -- sh -c "cd '$work/sb/hello-c' && sbuild --chroot-mode=unshare --chroot='$tarball' \
 		--dist='$suite' --arch='$arch' --no-run-lintian --no-run-autopkgtest --no-run-piuparts \
-		--no-apt-update --no-apt-upgrade --no-apt-distupgrade --no-source-only-changes"
+		--no-source-only-changes"
 }
 pkgbox_run() {
 	rm -rf "$work/pk" && mkdir -p "$work/pk" && cp -a "$src" "$work/pk/hello-c"

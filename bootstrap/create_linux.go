@@ -106,6 +106,11 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	for _, n := range p.Notes {
 		note("%s", n)
 	}
+	// The temporary directory is private (0700) until it is complete; a
+	// root's / must let everyone in, or the build user could not run a thing.
+	if err := os.Chmod(tmp.Path, 0o755); err != nil {
+		return nil, fmt.Errorf("create root %q: %w", p.Name, err)
+	}
 	if err := presetUnsafeIO(tmp.Path); err != nil {
 		return nil, err
 	}
@@ -204,7 +209,7 @@ getent passwd %[1]s >/dev/null || useradd --uid %[2]s --user-group --no-create-h
 echo "man-db man-db/auto-update boolean false" | debconf-set-selections
 `, BuildUser, buildUID)
 	res, err := session.Run(ctx, &session.Options{Store: s, Root: dir, Write: true, Profile: "minimal"},
-		&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
+		&session.Command{Args: []string{"/bin/sh", "-c", script}, Confined: true, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
 	if err != nil {
 		return fmt.Errorf("add build user: %w", err)
 	}

@@ -175,6 +175,12 @@ func TestCreate(t *testing.T) {
 			got.Created.IsZero() || !got.Updated.IsZero() || got.Debootstrap == "" || got.Path != r.Path {
 			t.Errorf("metadata %+v", got)
 		}
+		// Everyone may enter the root: the build user must.
+		if fi, err := os.Stat(r.Path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o755 {
+			t.Errorf("the root's / is %v, want drwxr-xr-x", fi.Mode())
+		}
 		roots, _ := s.Roots()
 		if len(roots) != 1 || roots[0].Name != "one" {
 			t.Errorf("Roots() = %v", roots)

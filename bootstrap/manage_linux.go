@@ -55,11 +55,12 @@ apt-get update
 apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade
 `
 	res, err := sess.Run(ctx, &session.Command{
-		Args:    []string{"/bin/sh", "-c", script},
-		Network: true,
-		Env:     []string{"DEBIAN_FRONTEND=noninteractive"},
-		Mounts:  []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
-		Stdio:   sandbox.Stdio{Stdout: w, Stderr: w},
+		Args:     []string{"/bin/sh", "-c", script},
+		Network:  true,
+		Confined: true,
+		Env:      []string{"DEBIAN_FRONTEND=noninteractive"},
+		Mounts:   []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
+		Stdio:    sandbox.Stdio{Stdout: w, Stderr: w},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update root %q: %w", name, err)

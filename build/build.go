@@ -14,11 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"pkgbox/bootstrap"
 	"pkgbox/debian"
+	"pkgbox/sandbox"
 	"pkgbox/session"
 	"pkgbox/store"
 )
@@ -79,6 +81,10 @@ type Request struct {
 	Verbose io.Writer
 	// Progress, if set, hears of phases and of the dependency install.
 	Progress func(Event)
+	// Limits cap each step's processes and memory; zero means none.
+	Limits sandbox.Limits
+	// Timeout stops the build when it runs longer; zero means no limit.
+	Timeout time.Duration
 }
 
 // Event is a progress report.
@@ -111,11 +117,21 @@ type Result struct {
 type FailedError struct {
 	Phase string
 	Log   string
+	// Reason says why, when pkgbox knows better than the log: a limit.
+	Reason string
 }
 
 func (e *FailedError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("%s failed: %s; the full log is %s", e.Phase, e.Reason, e.Log)
+	}
 	return fmt.Sprintf("%s failed; the full log is %s", e.Phase, e.Log)
 }
+
+// limitError is a step that ran into one of Request.Limits.
+type limitError struct{ reason string }
+
+func (e *limitError) Error() string { return e.reason }
 
 // Build builds req.Source. It returns a Result whenever the build got as far
 // as writing a log, together with a *FailedError when the package failed.
@@ -225,7 +241,13 @@ func (b *builder) progress(e Event) {
 	}
 }
 
-func (b *builder) run(ctx context.Context) error {
+func (b *builder) run(parent context.Context) error {
+	ctx := parent
+	if b.req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, b.req.Timeout)
+		defer cancel()
+	}
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
@@ -236,16 +258,29 @@ func (b *builder) run(ctx context.Context) error {
 		{"collect artifacts", b.collect},
 	}
 	for _, s := range steps {
-		if err := b.step(s.name, func() error { return s.fn(ctx) }); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var fe *FailedError
-			if errors.As(err, &fe) || s.name != "collect artifacts" {
-				return &FailedError{Phase: s.name, Log: b.log.Path}
-			}
-			return err
+		err := b.step(s.name, func() error { return s.fn(ctx) })
+		if err == nil {
+			continue
 		}
+		if parent.Err() != nil {
+			return parent.Err()
+		}
+		failed := &FailedError{Phase: s.name, Log: b.log.Path}
+		var le *limitError
+		switch {
+		case errors.As(err, &le): // the cause, even when the timeout ended it
+			failed.Reason = le.reason
+		case ctx.Err() != nil:
+			failed.Reason = fmt.Sprintf("it ran longer than the time limit (--timeout %s) and was stopped", b.req.Timeout)
+		}
+		if failed.Reason != "" {
+			b.log.Printf("pkgbox: %s", failed.Reason)
+		}
+		var fe *FailedError
+		if errors.As(err, &fe) || s.name != "collect artifacts" || failed.Reason != "" {
+			return failed
+		}
+		return err
 	}
 	return nil
 }
@@ -257,10 +292,20 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 		c.Stdio.Stdout = b.log
 	}
 	c.Stdio.Stderr = b.log
+	// Every step, root's included, runs without the capabilities that
+	// reach past the sandbox: a package's maintainer script cannot undo it.
+	c.Confined = true
+	c.Limits = b.req.Limits
 	b.log.Printf("$ %s", strings.Join(c.Args, " "))
 	res, err := b.sess.Run(ctx, c)
 	if err != nil {
 		return err
+	}
+	switch res.Limit {
+	case "pids":
+		return &limitError{fmt.Sprintf("it ran into the process limit (--pids %d)", b.req.Limits.Pids)}
+	case "memory":
+		return &limitError{fmt.Sprintf("it used more than the memory limit (--memory %s) and the kernel killed part of it", FormatSize(b.req.Limits.Memory))}
 	}
 	if res.ExitCode != 0 {
 		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
@@ -322,4 +367,67 @@ func (b *builder) buildEnv() []string {
 		env = append(env, "DEB_BUILD_PROFILES="+strings.Join(b.req.Profiles, " "))
 	}
 	return env
+}
+
+// FormatSize writes a byte count the way --memory reads it.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.suffix)
+		}
+	}
+	return fmt.Sprint(n)
+}
+
+// ParseSize reads a size such as 512M, 2G or 1048576 (bytes).
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	if num != "" {
+		switch strings.ToUpper(num[len(num)-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		case "T":
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			num = num[:len(num)-1]
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q: want a number of bytes, or one with K, M, G or T", s)
+	}
+	return n * mult, nil
+}
+
+// DefaultPids is the default process limit of a build: far above what a
+// parallel build needs, far below what takes a machine down.
+const DefaultPids = 8192
+
+// DefaultMemory is the default memory limit of a build: three quarters of
+// the machine's memory, so that a runaway build is stopped before the
+// host's own processes are squeezed out. Zero when it cannot tell.
+func DefaultMemory() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024 / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
+		}
+	}
+	return 0
 }

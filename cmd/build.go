@@ -14,6 +14,7 @@ import (
 
 	"pkgbox/bootstrap"
 	"pkgbox/build"
+	"pkgbox/sandbox"
 	"pkgbox/store"
 )
 
@@ -32,6 +33,9 @@ type buildOptions struct {
 	jsonOut       bool
 	profiles      []string
 	extraPackages []string
+	pids          int
+	memory        string
+	timeout       time.Duration
 }
 
 func (o *buildOptions) addFlags(c *cobra.Command) {
@@ -50,6 +54,24 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
 	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
+	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
+	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
+	f.DurationVar(&o.timeout, "timeout", 0, "stop the build when it runs longer, such as 2h (default: no limit)")
+}
+
+// limits turns the limit flags into the build's limits.
+func (o *buildOptions) limits() (sandbox.Limits, error) {
+	mem, err := build.ParseSize(o.memory)
+	if err != nil {
+		return sandbox.Limits{}, &usageError{fmt.Errorf("--memory: %w", err)}
+	}
+	if o.pids < 0 {
+		return sandbox.Limits{}, &usageError{fmt.Errorf("--pids %d: want a number of processes, 0 for no limit", o.pids)}
+	}
+	if o.timeout < 0 {
+		return sandbox.Limits{}, &usageError{fmt.Errorf("--timeout %s: want a positive duration", o.timeout)}
+	}
+	return sandbox.Limits{Pids: o.pids, Memory: mem}, nil
 }
 
 func (o *buildOptions) buildType() (build.Type, error) {
@@ -93,6 +115,10 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			limits, err := o.limits()
+			if err != nil {
+				return err
+			}
 			s, err := g.openStore()
 			if err != nil {
 				return err
@@ -101,7 +127,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			req := &build.Request{
 				Store: s, Source: src, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
-				Profiles: o.profiles, ExtraPackages: o.extraPackages,
+				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				EnsureRoot: func(ctx context.Context, name string) error {
 					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
 				},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"pkgbox/sandbox"
 )
 
 func newGCCommand(g *globalOptions) *cobra.Command {
@@ -21,6 +23,7 @@ Sessions kept on purpose (build --keep) stay unless --kept is given.`,
 				return err
 			}
 			removed, err := s.GC(kept)
+			removed = append(removed, sandbox.GCCgroups()...)
 			for _, dir := range removed {
 				fmt.Fprintf(c.OutOrStdout(), "removed %s\n", dir)
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"pkgbox/sandbox"
 )
 
@@ -136,4 +138,61 @@ symlink etc/resolv.conf `+hostFile,
 	if m := hostMountsWith(" " + hostFile + " "); len(m) > 0 {
 		t.Errorf("host file mounted on: %q", m)
 	}
+}
+
+// A root whose /home is a symlink to a host directory, with the default
+// profile's bind of the host's /home onto it: the bind lands inside the
+// root, and the host directory is neither mounted on nor written.
+func TestHostileHomeSymlink(t *testing.T) {
+	host := hostDir(t)
+	spec := hostile(t, "symlink home "+host, "/bin/sh", "-c", "ls /home >/dev/null")
+	spec.Mounts = []sandbox.Mount{{Type: sandbox.TypeBind, Source: "/home", Target: "/home", Recursive: true, Flags: sandbox.NoSuid | sandbox.NoDev}}
+	out, res := run(t, spec)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	assertUntouched(t, host)
+}
+
+// The root changes under pkgbox while it starts: a mount target's parent is
+// swapped, again and again, between a real directory and a symlink to a
+// host directory. Whichever pkgbox sees, the mount lands inside the root
+// (or fails); the host directory stays untouched. Repeated, since a race
+// is only ever lost sometimes.
+func TestHostileRace(t *testing.T) {
+	host := hostDir(t)
+	const rounds = 30
+	for i := 0; i < rounds; i++ {
+		spec, sess := session(t, "/bin/true")
+		spec.Mounts = []sandbox.Mount{{Type: "tmpfs", Source: "race", Target: "/srv/flip/sub"}}
+		flip := filepath.Join(sess.Upper, "srv", "flip")
+		if err := os.MkdirAll(flip, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			link := filepath.Join(sess.Upper, "srv", "flip-link")
+			dir := filepath.Join(sess.Upper, "srv", "flip-dir")
+			_ = os.Symlink(host, link)
+			_ = os.Mkdir(dir, 0o755)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// RENAME_EXCHANGE swaps the two atomically: flip is always
+				// there, a directory one moment and a symlink the next.
+				_ = unix.Renameat2(unix.AT_FDCWD, link, unix.AT_FDCWD, flip, unix.RENAME_EXCHANGE)
+				_ = unix.Renameat2(unix.AT_FDCWD, dir, unix.AT_FDCWD, flip, unix.RENAME_EXCHANGE)
+			}
+		}()
+		_, _ = sandbox.Run(context.Background(), spec, sandbox.Stdio{})
+		close(stop)
+		<-done
+		assertUntouched(t, host)
+	}
+	t.Logf("%d racing starts, host untouched", rounds)
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -90,6 +91,14 @@ func initMain() {
 	// forward need handlers; SIGCHLD drives the reaper.
 	sigc := make(chan os.Signal, 32)
 	signal.Notify(sigc, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// The bounding set is per thread, and the payload inherits the one of
+	// the thread that forks it: drop and start on one locked thread.
+	runtime.LockOSThread()
+	if spec.Confined {
+		if err := confine(); err != nil {
+			fail(err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		fail(fmt.Errorf("start %q: %w", spec.Args[0], err))
 	}

@@ -41,6 +41,9 @@ func setupRoot(spec *Spec) error {
 	if err := mountDev(root); err != nil {
 		return err
 	}
+	if err := hardenProc(root); err != nil {
+		return err
+	}
 	for _, m := range spec.Mounts {
 		if err := mountOne(root, m); err != nil {
 			where := ""

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -142,6 +143,15 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		Setsid: true,
 	}
 
+	var cg *cgroup
+	if spec.Limits != (Limits{}) {
+		cg, err = newCgroup(fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1)), spec.Limits)
+		if err != nil {
+			return nil, err
+		}
+		defer cg.remove()
+	}
+
 	// Forward signals from before the start, so none is lost in between.
 	sigc := make(chan os.Signal, 8)
 	signal.Notify(sigc, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
@@ -165,6 +175,14 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	}()
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	if cg != nil {
+		// The init waits for its configuration: it has started nothing yet.
+		if err := cg.add(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			<-waited
+			return nil, err
+		}
 	}
 	for _, f := range closeAfterStart {
 		f.Close()
@@ -249,8 +267,15 @@ loop:
 	if relay != nil {
 		relay.restore()
 	}
-	return collect(statusR, cmd, waitErr)
+	res, err := collect(statusR, cmd, waitErr)
+	if res != nil && cg != nil {
+		res.Limit = cg.hit()
+	}
+	return res, err
 }
+
+// cgroupSeq numbers the cgroups of one pkgbox process.
+var cgroupSeq atomic.Int64
 
 // collect turns the init's last message and its wait status into a Result.
 func collect(statusR *os.File, cmd *exec.Cmd, waitErr error) (*Result, error) {

@@ -46,6 +46,14 @@ type Spec struct {
 	// (which Run puts in raw mode). Without it the payload inherits the
 	// caller's stdin, stdout and stderr as they are.
 	TTY bool `json:"tty,omitempty"`
+	// Confined drops the capabilities that reach past the sandbox (mount,
+	// modules, raw I/O, reboot, ptrace, ...) from the payload's bounding
+	// set, keeping Docker's default set. Without it a root payload holds
+	// every capability, and so can mount inside the sandbox; with it, a
+	// root payload can install packages but not undo the sandbox.
+	Confined bool `json:"confined,omitempty"`
+	// Limits cap the sandbox's processes and memory.
+	Limits Limits `json:"limits,omitzero"`
 	// UIDMap and GIDMap are reserved for rootless mode (a user namespace);
 	// they must be empty for now.
 	UIDMap []IDMap `json:"uid_map,omitempty"`
@@ -78,6 +86,19 @@ type Result struct {
 	ExitCode int
 	// Signal is the signal that killed the payload, or 0.
 	Signal os.Signal
+	// Limit names the limit of Spec.Limits the sandbox ran into, if any:
+	// "memory" (the kernel's OOM killer struck inside) or "pids" (a fork
+	// failed for the process limit).
+	Limit string
+}
+
+// Limits cap what a sandbox may use, through a cgroup of its own; zero
+// means no limit.
+type Limits struct {
+	// Pids is the most processes and threads at once.
+	Pids int `json:"pids,omitempty"`
+	// Memory is the most memory in bytes, page cache and tmpfs included.
+	Memory int64 `json:"memory,omitempty"`
 }
 
 // Stdio is what the payload reads and writes. Nil members mean /dev/null.

@@ -53,6 +53,11 @@ type Command struct {
 	Env []string
 	Dir string
 	TTY bool
+	// Confined drops the capabilities a root payload could escape the
+	// sandbox with (see sandbox.Spec.Confined).
+	Confined bool
+	// Limits cap the command's processes and memory.
+	Limits sandbox.Limits
 	// Mounts come after the profile's.
 	Mounts []sandbox.Mount
 	// Stdio is the payload's standard input and outputs.
@@ -230,6 +235,8 @@ func (s *Session) Run(ctx context.Context, c *Command) (*sandbox.Result, error) 
 		Args:     c.Args,
 		Dir:      c.Dir,
 		TTY:      c.TTY,
+		Confined: c.Confined,
+		Limits:   c.Limits,
 		Hold:     []*os.File{s.lock.File()},
 	}
 	if spec.Hostname == "" {

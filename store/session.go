@@ -112,9 +112,28 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 // session counts as alive while its init lives.
 func (s *Session) LockFile() *os.File { return s.lock.File() }
 
-// Remove deletes the session's directory and releases its lock.
+// Remove deletes the session's directory and releases its lock. The lock
+// file goes last: removing a build's upper layer takes a while, and a
+// pkgbox killed meanwhile must leave a directory that GC sees as dead (a
+// free lock), not one without a lock, which GC leaves alone for a minute
+// as possibly still being made.
 func (s *Session) Remove() error {
-	err := RemoveTree(s.Dir)
+	var err error
+	entries, rerr := os.ReadDir(s.Dir)
+	if rerr != nil {
+		err = rerr
+	}
+	for _, e := range entries {
+		if e.Name() == "lock" {
+			continue
+		}
+		if rerr := RemoveTree(filepath.Join(s.Dir, e.Name())); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err == nil {
+		err = RemoveTree(s.Dir)
+	}
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
 	}
