@@ -115,11 +115,14 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 		return nil, err
 	}
 	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, tmp.Path), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, s.CheckSpace(err)
 	}
 	note("finishing the root: apt settings, policy-rc.d, build user %q", BuildUser)
 	if err := finishRoot(ctx, s, tmp.Path, p, o.Log); err != nil {
-		return nil, fmt.Errorf("finish root %q: %w", p.Name, err)
+		return nil, s.CheckSpace(fmt.Errorf("finish root %q: %w", p.Name, err))
 	}
 	r := &store.Root{
 		Name: p.Name, Suite: p.Suite, Arch: p.Arch, Variant: p.Variant, Mirror: p.Mirror,

@@ -25,6 +25,8 @@ type DebootstrapError struct {
 	Message string
 	Tail    []string
 	Err     error
+	// noSpace: a tool in debootstrap said the disk was full.
+	noSpace bool
 }
 
 func (e *DebootstrapError) Error() string {
@@ -44,6 +46,9 @@ func (e *DebootstrapError) Error() string {
 }
 
 func (e *DebootstrapError) Unwrap() error { return e.Err }
+
+// Is makes a debootstrap that ran out of space count as ENOSPC.
+func (e *DebootstrapError) Is(target error) bool { return target == unix.ENOSPC && e.noSpace }
 
 // Hint guesses what to do from debootstrap's message.
 func (e *DebootstrapError) Hint() string {
@@ -164,7 +169,21 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 		if !errors.As(err, &ee) {
 			return fmt.Errorf("run debootstrap: %w", err)
 		}
-		return &DebootstrapError{Suite: suite, Message: lastErr, Tail: tail.lines(), Err: err}
+		lines := tail.lines()
+		if lastErr == "" {
+			// debootstrap reports some early errors (a noexec target, a
+			// missing tool) on stderr rather than fd 3: look there.
+			_ = ParseProgress(strings.NewReader(strings.Join(lines, "\n")), func(e Event) {
+				if e.Kind == KindError {
+					lastErr = e.Text
+				}
+			})
+		}
+		de := &DebootstrapError{Suite: suite, Message: lastErr, Tail: lines, Err: err}
+		for _, l := range lines {
+			de.noSpace = de.noSpace || strings.Contains(l, "No space left on device")
+		}
+		return de
 	}
 	return nil
 }

@@ -272,6 +272,11 @@ func (b *builder) run(parent context.Context) error {
 			failed.Reason = le.reason
 		case ctx.Err() != nil:
 			failed.Reason = fmt.Sprintf("it ran longer than the time limit (--timeout %s) and was stopped", b.req.Timeout)
+		default:
+			var ns *store.NoSpaceError
+			if errors.As(b.req.Store.CheckSpace(err), &ns) {
+				failed.Reason = fmt.Sprintf("no space left in the store %s, which holds the build's session", ns.Dir)
+			}
 		}
 		if failed.Reason != "" {
 			b.log.Printf("pkgbox: %s", failed.Reason)

@@ -19,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultDir is where the store lives unless --store or PKGBOX_STORE say otherwise.
@@ -142,4 +144,45 @@ func (s *Store) AptCache(ctx context.Context, suite, arch string) (dir string, u
 		return "", nil, fmt.Errorf("lock apt cache %s-%s: %w", suite, arch, err)
 	}
 	return dir, func() { _ = l.Unlock() }, nil
+}
+
+// NoSpaceError says the store's file system is full.
+type NoSpaceError struct {
+	Dir string
+	// Err is what failed for want of space.
+	Err error
+}
+
+func (e *NoSpaceError) Error() string {
+	return fmt.Sprintf("no space left in the store %s: %v", e.Dir, e.Err)
+}
+
+func (e *NoSpaceError) Unwrap() error { return e.Err }
+
+// Hint says what to do.
+func (e *NoSpaceError) Hint() string {
+	return "free space on the file system that holds it (pkgbox remove, pkgbox gc), or point --store elsewhere"
+}
+
+// lowSpace is what counts as a full store: less than this is left for
+// anything to be written.
+const lowSpace = 16 << 20
+
+// CheckSpace turns err, an operation in the store that failed, into a
+// NoSpaceError when the store's file system is (nearly) full: tools like
+// debootstrap and dpkg-buildpackage report a full disk in their own words,
+// if at all, and the user should hear it in pkgbox's. Other errors, and
+// nil, come back as they are.
+func (s *Store) CheckSpace(err error) error {
+	if err == nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(s.Dir, &st) != nil {
+		return err
+	}
+	if int64(st.Bavail)*int64(st.Bsize) < lowSpace || errors.Is(err, unix.ENOSPC) {
+		return &NoSpaceError{Dir: s.Dir, Err: err}
+	}
+	return err
 }
