@@ -25,6 +25,9 @@ type CreateOptions struct {
 	// Log receives the full output of debootstrap and of the commands that
 	// finish the root; may be nil.
 	Log io.Writer
+	// Fresh runs debootstrap even when the cache holds an image of an
+	// earlier bootstrap of the same plan.
+	Fresh bool
 }
 
 // ExistsError is a create of a name the store already has.
@@ -56,9 +59,12 @@ const (
 
 // Create makes root p.Name in s: debootstrap into a temporary directory of
 // the store, with its downloads in the store's apt cache for the suite and
-// architecture, then the finishing touches that make it ready for builds;
-// only a complete root is renamed into roots/ and recorded. A failed or
-// interrupted create leaves no root, no temporary directory and no mount.
+// architecture, and its result kept as an image in the cache; or, when the
+// cache has a recent image of the same plan (and not o.Fresh), that image
+// unpacked and upgraded with apt, which is much quicker. Then the finishing
+// touches that make it ready for builds; only a complete root is renamed
+// into roots/ and recorded. A failed or interrupted create leaves no root,
+// no temporary directory and no mount.
 func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *store.Root, retErr error) {
 	note := func(format string, args ...any) {
 		if o.Progress != nil {
@@ -111,14 +117,30 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	if err := os.Chmod(tmp.Path, 0o755); err != nil {
 		return nil, fmt.Errorf("create root %q: %w", p.Name, err)
 	}
-	if err := presetUnsafeIO(tmp.Path); err != nil {
-		return nil, err
-	}
-	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, tmp.Path), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
-		if ctx.Err() != nil {
-			return nil, err
+	version := debootstrapVersion(debootstrap)
+	im := imageFor(s, p, version)
+	if made, ok := im.made(); ok && !o.Fresh {
+		note("reusing the bootstrap of %s from the cache, then upgrading it (--fresh runs debootstrap instead)", made.Local().Format("2006-01-02 15:04"))
+		if err := im.restore(ctx, tmp.Path); err != nil {
+			return nil, s.CheckSpace(err)
 		}
-		return nil, s.CheckSpace(err)
+		note("upgrading: apt-get update, dist-upgrade")
+		opts := &session.Options{Store: s, Root: tmp.Path, Write: true, Profile: "buildd"}
+		if err := upgrade(ctx, opts, p.Suite, p.Arch, p.Name, o.Log); err != nil {
+			return nil, s.CheckSpace(err)
+		}
+	} else {
+		if err := bootstrapInto(ctx, tmp.Path, cache, p, o); err != nil {
+			return nil, s.CheckSpace(err)
+		}
+		// A failure to keep the image costs the next create time, not
+		// this one its root.
+		if err := im.save(ctx, tmp.Path); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			note("warning: %v", err)
+		}
 	}
 	note("finishing the root: apt settings, policy-rc.d, build user %q", BuildUser)
 	if err := finishRoot(ctx, s, tmp.Path, p, o.Log); err != nil {
@@ -126,7 +148,7 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	r := &store.Root{
 		Name: p.Name, Suite: p.Suite, Arch: p.Arch, Variant: p.Variant, Mirror: p.Mirror,
-		Components: p.Components, Created: time.Now().UTC(), Debootstrap: debootstrapVersion(debootstrap),
+		Components: p.Components, Created: time.Now().UTC(), Debootstrap: version,
 	}
 	if err := s.Install(tmp.Path, r); err != nil {
 		return nil, err
@@ -143,13 +165,23 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 // it finds it.
 const unsafeIOConf = "/etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io"
 
-func presetUnsafeIO(dir string) error {
+// bootstrapInto runs debootstrap for p into dir, with dpkg's unsafe I/O
+// while it does (see unsafeIOConf).
+func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOptions) error {
 	fs, err := openRootFS(dir)
 	if err != nil {
 		return err
 	}
 	defer fs.Close()
-	return fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when the root is complete\nforce-unsafe-io\n"), 0o644, 0, 0)
+	if err := fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when debootstrap is done\nforce-unsafe-io\n"), 0o644, 0, 0); err != nil {
+		return err
+	}
+	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
+		return err
+	}
+	// From now on dpkg syncs as usual; builds ask for unsafe I/O
+	// themselves, in their throw-away sessions.
+	return fs.Remove(unsafeIOConf)
 }
 
 // aptConf is what every root's apt gets: builds install exactly their
@@ -185,11 +217,6 @@ func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io
 		return err
 	}
 	defer fs.Close()
-	// The root is complete: from now on dpkg syncs as usual, and builds ask
-	// for unsafe I/O themselves, in their throw-away sessions.
-	if err := fs.Remove(unsafeIOConf); err != nil {
-		return err
-	}
 	conf := aptConf
 	if p.Archived {
 		conf += archivedAptConf

@@ -149,7 +149,7 @@ func TestCreate(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		ev := &events{match: func(e bootstrap.Event) bool { return e.Name == at }, n: n, cancel: cancel}
-		_, err := bootstrap.Create(cctx, s, newPlan(t, name), bootstrap.CreateOptions{Progress: ev.add})
+		_, err := bootstrap.Create(cctx, s, newPlan(t, name), bootstrap.CreateOptions{Progress: ev.add, Fresh: true})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("create interrupted at %s: %v, want context.Canceled", at, err)
 		}
@@ -186,25 +186,7 @@ func TestCreate(t *testing.T) {
 			t.Errorf("Roots() = %v", roots)
 		}
 	})
-	t.Run("ready-for-builds", func(t *testing.T) {
-		var out bytes.Buffer
-		script := `set -e
-id -u pkgbox
-grep -h Install-Recommends /etc/apt/apt.conf.d/*
-/usr/sbin/policy-rc.d || echo policy-rc.d $?
-test ! -e /etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io && echo no-unsafe-io
-grep -c "^deb .* main" /etc/apt/sources.list
-grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^Value: false$"`
-		res, err := session.Run(ctx, &session.Options{Store: s, Root: "one", Profile: "minimal"},
-			&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("run: %v %+v\n%s", err, res, out.String())
-		}
-		want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n1\n"
-		if out.String() != want {
-			t.Errorf("inside the root:\n%s\nwant\n%s", out.String(), want)
-		}
-	})
+	t.Run("ready-for-builds", func(t *testing.T) { checkReady(t, s, "one") })
 	t.Run("update", func(t *testing.T) {
 		before := time.Now()
 		var log bytes.Buffer
@@ -255,7 +237,7 @@ grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^
 			t.Fatalf("the cache holds %d .debs after a create", len(before))
 		}
 		ev := &events{}
-		if _, err := bootstrap.Create(ctx, s, newPlan(t, "two"), bootstrap.CreateOptions{Progress: ev.add}); err != nil {
+		if _, err := bootstrap.Create(ctx, s, newPlan(t, "two"), bootstrap.CreateOptions{Progress: ev.add, Fresh: true}); err != nil {
 			t.Fatalf("create: %v", err)
 		}
 		after := debs(t, cache)
@@ -273,8 +255,32 @@ grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^
 		}
 	})
 
+	t.Run("image", func(t *testing.T) {
+		// The first complete create kept debootstrap's result: this one
+		// unpacks and upgrades it, and runs no debootstrap at all.
+		images, _ := filepath.Glob(filepath.Join(dir, "cache", "bootstrap", "*.tar"))
+		if len(images) != 1 {
+			t.Fatalf("images in the cache: %v", images)
+		}
+		ev := &events{}
+		if _, err := bootstrap.Create(ctx, s, newPlan(t, "three"), bootstrap.CreateOptions{Progress: ev.add}); err != nil {
+			t.Fatalf("create from the image: %v", err)
+		}
+		if n := ev.count("EXTRACTING") + ev.count("UNPACKING") + ev.count("RETRIEVING"); n > 0 {
+			t.Errorf("debootstrap ran (%d events)", n)
+		}
+		reused := false
+		for _, e := range ev.all {
+			reused = reused || e.Kind == bootstrap.KindNote && strings.Contains(e.Text, "reusing the bootstrap of")
+		}
+		if !reused {
+			t.Errorf("no note of the image's reuse: %+v", ev.all)
+		}
+		checkReady(t, s, "three")
+	})
+
 	t.Run("remove", func(t *testing.T) {
-		for _, name := range []string{"one", "two"} {
+		for _, name := range []string{"one", "two", "three"} {
 			if err := bootstrap.Remove(ctx, s, name); err != nil {
 				t.Fatalf("remove %s: %v", name, err)
 			}
@@ -284,4 +290,29 @@ grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^
 			t.Errorf("remove of a removed root: %v, want ErrNoRoot", err)
 		}
 	})
+}
+
+// checkReady checks, inside root name, what create does to make a root
+// ready for builds.
+func checkReady(t *testing.T, s *store.Store, name string) {
+	t.Helper()
+	var out bytes.Buffer
+	script := `set -e
+id -u pkgbox
+grep -h Install-Recommends /etc/apt/apt.conf.d/*
+/usr/sbin/policy-rc.d || echo policy-rc.d $?
+test ! -e /etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io && echo no-unsafe-io
+grep -c "^deb .* main" /etc/apt/sources.list
+grep -A3 "^Name: man-db/auto-update$" /var/cache/debconf/config.dat | grep -c "^Value: false$"
+ls /var/lib/apt/lists | grep -c _Packages
+dpkg --audit && echo audit-clean`
+	res, err := session.Run(context.Background(), &session.Options{Store: s, Root: name, Profile: "minimal"},
+		&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run in %s: %v %+v\n%s", name, err, res, out.String())
+	}
+	want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n1\n1\naudit-clean\n"
+	if out.String() != want {
+		t.Errorf("inside %s:\n%s\nwant\n%s", name, out.String(), want)
+	}
 }

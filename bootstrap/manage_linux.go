@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"pkgbox/sandbox"
 	"pkgbox/session"
 	"pkgbox/store"
 )
@@ -33,40 +32,9 @@ func Update(ctx context.Context, s *store.Store, name string, o UpdateOptions) (
 	if err != nil {
 		return nil, err
 	}
-	sess, err := session.Open(ctx, &session.Options{Store: s, Root: name, Write: true, Profile: "buildd",
-		LockWait: o.Wait, Warn: o.Warn})
-	if err != nil {
+	opts := &session.Options{Store: s, Root: name, Write: true, Profile: "buildd", LockWait: o.Wait, Warn: o.Warn}
+	if err := upgrade(ctx, opts, meta.Suite, meta.Arch, name, o.Log); err != nil {
 		return nil, err
-	}
-	defer sess.Close()
-	cache, unlock, err := s.AptCache(ctx, meta.Suite, meta.Arch)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
-	out := newTail(tailLines)
-	w := io.Writer(out)
-	if o.Log != nil {
-		w = io.MultiWriter(out, o.Log)
-	}
-	const script = `set -e
-apt-get update
-apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade
-`
-	res, err := sess.Run(ctx, &session.Command{
-		Args:     []string{"/bin/sh", "-c", script},
-		Network:  true,
-		Confined: true,
-		Env:      []string{"DEBIAN_FRONTEND=noninteractive"},
-		Mounts:   []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
-		Stdio:    sandbox.Stdio{Stdout: w, Stderr: w},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("update root %q: %w", name, err)
-	}
-	if res.ExitCode != 0 {
-		return nil, &AptError{Root: name, Status: res.ExitCode, Tail: out.lines()}
 	}
 	meta.Updated = time.Now().UTC()
 	if err := s.SaveRoot(meta); err != nil {

@@ -242,6 +242,6 @@ func ensureDefaultRoot(ctx context.Context, g *globalOptions, s *store.Store, w 
 		return fmt.Errorf("make the default root: %w", err)
 	}
 	fmt.Fprintf(w, "pkgbox: no root %q yet: making it first, as `pkgbox create %s` would\n", name, name)
-	_, err = createRoot(ctx, g, s, plan)
+	_, err = createRoot(ctx, g, s, plan, false)
 	return err
 }

@@ -12,7 +12,8 @@ import (
 )
 
 type createOptions struct {
-	req bootstrap.Request
+	req   bootstrap.Request
+	fresh bool
 }
 
 func (o *createOptions) addFlags(c *cobra.Command) {
@@ -25,6 +26,7 @@ func (o *createOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.req.Mirror, "mirror", "", "mirror URL (default the host's apt sources for the suite, else debootstrap's default)")
 	f.StringVar(&o.req.Keyring, "keyring", "", "keyring to check the Release file with")
 	f.BoolVar(&o.req.NoCheckGPG, "no-check-gpg", false, "do not check the Release file's signature")
+	f.BoolVar(&o.fresh, "fresh", false, "run debootstrap even when the cache holds a recent bootstrap of the same suite, variant and mirror")
 }
 
 func newCreateCommand(g *globalOptions) *cobra.Command {
@@ -36,7 +38,10 @@ func newCreateCommand(g *globalOptions) *cobra.Command {
 with debootstrap, ready for builds. debootstrap runs into a temporary
 directory of the store and only a complete root is kept: an interrupted or
 failed create leaves nothing behind. Downloaded packages are kept in the
-store's apt cache, so the next create of the same suite is quicker.
+store's apt cache, and debootstrap's result as an image: the next create of
+the same suite, variant and mirror within a week unpacks that image and
+upgrades it with apt instead, which is several times quicker (--fresh
+runs debootstrap again).
 
 Archived suites (such as squeeze) come from Debian's archive, checked with
 the removed-keys keyring.`,
@@ -54,7 +59,7 @@ the removed-keys keyring.`,
 			if err != nil {
 				return err
 			}
-			r, err := createRoot(c.Context(), g, s, plan)
+			r, err := createRoot(c.Context(), g, s, plan, o.fresh)
 			if err != nil {
 				return err
 			}
@@ -67,8 +72,8 @@ the removed-keys keyring.`,
 }
 
 // createRoot runs a create with its progress display on stderr.
-func createRoot(ctx context.Context, g *globalOptions, s *store.Store, plan *bootstrap.Plan) (*store.Root, error) {
+func createRoot(ctx context.Context, g *globalOptions, s *store.Store, plan *bootstrap.Plan, fresh bool) (*store.Root, error) {
 	d := bootstrap.NewDisplay(os.Stderr, g.verbose)
 	defer d.Close()
-	return bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{Progress: d.Event, Log: d.Log()})
+	return bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{Progress: d.Event, Log: d.Log(), Fresh: fresh})
 }

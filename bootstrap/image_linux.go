@@ -1,0 +1,176 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"pkgbox/sandbox"
+	"pkgbox/session"
+	"pkgbox/store"
+)
+
+// ImageMaxAge is how old a cached bootstrap may be and still be reused.
+// Reusing one is always followed by apt-get update and dist-upgrade, so its
+// age costs download and upgrade time, not freshness; past a week a fresh
+// debootstrap is about as quick.
+const ImageMaxAge = 7 * 24 * time.Hour
+
+// image is the tree debootstrap made for a plan, kept as a tar file in the
+// store's cache (cache/bootstrap/NAME.tar), as pbuilder keeps base.tgz.
+// Even with every .deb cached, debootstrap spends most of a create
+// unpacking and configuring packages again; unpacking its earlier result
+// and upgrading that gives an equivalent root in a fraction of the time.
+type image struct {
+	path string
+}
+
+// imageFor is the cache file for plan p made with debootstrap version v:
+// everything that decides what debootstrap makes is in its name.
+func imageFor(s *store.Store, p *Plan, v string) image {
+	key, _ := json.Marshal(struct {
+		Suite, Arch, Variant, Mirror, Keyring, Debootstrap string
+		Components, Include                                []string
+		NoCheckGPG                                         bool
+	}{p.Suite, p.Arch, p.Variant, p.Mirror, p.Keyring, v, p.Components, p.Include, p.NoCheckGPG})
+	sum := sha256.Sum256(key)
+	name := fmt.Sprintf("%s-%s-%s-%s.tar", p.Suite, p.Arch, p.Variant, hex.EncodeToString(sum[:6]))
+	return image{path: filepath.Join(s.Dir, "cache", "bootstrap", name)}
+}
+
+// made says when the image was saved, and whether it is recent enough to
+// reuse; false when there is none.
+func (im image) made() (time.Time, bool) {
+	fi, err := os.Stat(im.path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return time.Time{}, false
+	}
+	return fi.ModTime(), time.Since(fi.ModTime()) < ImageMaxAge
+}
+
+// tarFlags keep everything a root needs: owners by number (the host's
+// names mean nothing in the root), modes, extended attributes (file
+// capabilities), device nodes, hard links.
+var tarFlags = []string{"--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--one-file-system"}
+
+// save writes dir, as debootstrap left it, into the image: to a temporary
+// file beside it, renamed into place once complete, so an interrupted save
+// leaves the previous image or none.
+func (im image) save(ctx context.Context, dir string) (retErr error) {
+	if err := os.MkdirAll(filepath.Dir(im.path), 0o755); err != nil {
+		return fmt.Errorf("save bootstrap image: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(im.path), "."+filepath.Base(im.path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save bootstrap image: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		if retErr != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
+	args := append([]string{"--create", "--file=-", "--directory=" + dir}, tarFlags...)
+	if err := runTar(ctx, append(args, ".")...)(tmp); err != nil {
+		return fmt.Errorf("save bootstrap image: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save bootstrap image: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), im.path); err != nil {
+		return fmt.Errorf("save bootstrap image: %w", err)
+	}
+	return nil
+}
+
+// restore unpacks the image into dir, an empty directory.
+func (im image) restore(ctx context.Context, dir string) error {
+	args := append([]string{"--extract", "--file=" + im.path, "--directory=" + dir, "--same-permissions"}, tarFlags...)
+	if err := runTar(ctx, args...)(nil); err != nil {
+		return fmt.Errorf("unpack bootstrap image %s: %w", im.path, err)
+	}
+	return nil
+}
+
+// runTar returns a function that runs tar with args, writing its archive
+// to out when there is one.
+func runTar(ctx context.Context, args ...string) func(out io.Writer) error {
+	return func(out io.Writer) error {
+		cmd := exec.CommandContext(ctx, "tar", args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = out, &stderr
+		// tar dies with pkgbox, even when pkgbox is killed: Pdeathsig
+		// follows the thread that started it, so start and wait on one.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Run(); err != nil {
+			if msg := strings.TrimSpace(stderr.String()); msg != "" {
+				return fmt.Errorf("tar: %s: %w", lastLine(msg), err)
+			}
+			return fmt.Errorf("tar: %w", err)
+		}
+		return nil
+	}
+}
+
+func lastLine(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// upgrade runs apt-get update and dist-upgrade in the root opts names,
+// network on, downloads through the store's apt cache, in a confined
+// sandbox: for update, and for a create from an image. The root's lock
+// comes before the cache's, as in builds, so the two never deadlock.
+func upgrade(ctx context.Context, opts *session.Options, suite, arch, name string, log io.Writer) error {
+	sess, err := session.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	cache, unlock, err := opts.Store.AptCache(ctx, suite, arch)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	out := newTail(tailLines)
+	w := io.Writer(out)
+	if log != nil {
+		w = io.MultiWriter(out, log)
+	}
+	res, err := sess.Run(ctx, &session.Command{
+		Args:     []string{"/bin/sh", "-c", upgradeScript},
+		Network:  true,
+		Confined: true,
+		Env:      []string{"DEBIAN_FRONTEND=noninteractive"},
+		Mounts:   []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
+		Stdio:    sandbox.Stdio{Stdout: w, Stderr: w},
+	})
+	if err != nil {
+		return fmt.Errorf("update root %q: %w", name, err)
+	}
+	if res.ExitCode != 0 {
+		return &AptError{Root: name, Status: res.ExitCode, Tail: out.lines()}
+	}
+	return nil
+}
+
+// upgradeScript is what update and a create from an image run in the root.
+const upgradeScript = `set -e
+apt-get update
+apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade
+`
