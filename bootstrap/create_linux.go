@@ -124,6 +124,11 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 		if err := im.restore(ctx, tmp.Path); err != nil {
 			return nil, s.CheckSpace(err)
 		}
+		// Finished first: apt's settings (Valid-Until for archived suites)
+		// and policy-rc.d must hold for the upgrade too.
+		if err := finish(ctx, s, tmp.Path, p, o); err != nil {
+			return nil, err
+		}
 		note("upgrading: apt-get update, dist-upgrade")
 		opts := &session.Options{Store: s, Root: tmp.Path, Write: true, Profile: "buildd"}
 		if err := upgrade(ctx, opts, p.Suite, p.Arch, p.Name, o.Log); err != nil {
@@ -141,10 +146,9 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 			}
 			note("warning: %v", err)
 		}
-	}
-	note("finishing the root: apt settings, policy-rc.d, build user %q", BuildUser)
-	if err := finishRoot(ctx, s, tmp.Path, p, o.Log); err != nil {
-		return nil, s.CheckSpace(fmt.Errorf("finish root %q: %w", p.Name, err))
+		if err := finish(ctx, s, tmp.Path, p, o); err != nil {
+			return nil, err
+		}
 	}
 	r := &store.Root{
 		Name: p.Name, Suite: p.Suite, Arch: p.Arch, Variant: p.Variant, Mirror: p.Mirror,
@@ -155,6 +159,17 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	r.Path = s.RootPath(p.Name)
 	return r, nil
+}
+
+// finish runs finishRoot, saying so.
+func finish(ctx context.Context, s *store.Store, dir string, p *Plan, o CreateOptions) error {
+	if o.Progress != nil {
+		o.Progress(Event{Kind: KindNote, Text: fmt.Sprintf("finishing the root: apt settings, policy-rc.d, build user %q", BuildUser)})
+	}
+	if err := finishRoot(ctx, s, dir, p, o.Log); err != nil {
+		return s.CheckSpace(fmt.Errorf("finish root %q: %w", p.Name, err))
+	}
+	return nil
 }
 
 // unsafeIOConf makes dpkg skip its fsync calls while debootstrap installs
