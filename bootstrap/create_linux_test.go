@@ -86,7 +86,7 @@ func checkNothingLeft(t *testing.T, s *store.Store, name string) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		procs := processesMentioning(s.Dir)
+		procs := testenv.ProcessesIn(s.Dir)
 		if len(procs) == 0 {
 			break
 		}
@@ -96,20 +96,6 @@ func checkNothingLeft(t *testing.T, s *store.Store, name string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// processesMentioning lists the command lines of host processes that
-// mention dir: debootstrap, dpkg and the like working on a root in it.
-func processesMentioning(dir string) []string {
-	var out []string
-	pids, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range pids {
-		data, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(data, []byte(dir)) {
-			out = append(out, strings.ReplaceAll(string(data), "\x00", " "))
-		}
-	}
-	return out
 }
 
 // debs lists the cache's .deb files with their sizes and times.

@@ -155,7 +155,7 @@ func checkClean(t *testing.T, dir, what string) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		procs := processesIn(dir)
+		procs := testenv.ProcessesIn(dir)
 		if len(procs) == 0 {
 			break
 		}
@@ -208,28 +208,6 @@ func names(entries []os.DirEntry) []string {
 		n = append(n, e.Name())
 	}
 	return n
-}
-
-// processesIn lists host processes whose root directory, working
-// directory or command line lies in dir: sandboxes on its roots and
-// sessions, debootstrap, apt and dpkg working there.
-func processesIn(dir string) []string {
-	var out []string
-	self := fmt.Sprint(os.Getpid())
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		if filepath.Base(p) == self {
-			continue
-		}
-		root, _ := os.Readlink(p + "/root")
-		cwd, _ := os.Readlink(p + "/cwd")
-		cmdline, _ := os.ReadFile(p + "/cmdline")
-		if strings.HasPrefix(root, dir) || strings.HasPrefix(cwd, dir) || bytes.Contains(cmdline, []byte(dir+"/")) {
-			// pkgbox itself mentions the store only through its environment.
-			out = append(out, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
-		}
-	}
-	return out
 }
 
 // sharedStore is the test store with its shared buildd root.

@@ -5,9 +5,12 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -139,4 +142,25 @@ func makeRoot(ctx context.Context, s *store.Store) error {
 	}
 	_, err = bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{})
 	return err
+}
+
+// ProcessesIn lists host processes whose root directory, working
+// directory or command line lies in dir: sandboxes on its roots and
+// sessions, debootstrap, apt and dpkg working there.
+func ProcessesIn(dir string) []string {
+	var out []string
+	self := fmt.Sprint(os.Getpid())
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		if filepath.Base(p) == self {
+			continue
+		}
+		root, _ := os.Readlink(p + "/root")
+		cwd, _ := os.Readlink(p + "/cwd")
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		if strings.HasPrefix(root, dir) || strings.HasPrefix(cwd, dir) || bytes.Contains(cmdline, []byte(dir+"/")) {
+			out = append(out, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return out
 }
