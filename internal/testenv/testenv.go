@@ -145,8 +145,10 @@ func makeRoot(ctx context.Context, s *store.Store) error {
 }
 
 // ProcessesIn lists host processes whose root directory, working
-// directory or command line lies in dir: sandboxes on its roots and
-// sessions, debootstrap, apt and dpkg working there.
+// directory or command line lies in dir, or that hold a file in it open:
+// sandboxes on its roots and sessions (a sandbox's init holds its session's
+// lock from before it enters the root), debootstrap, apt and dpkg working
+// there.
 func ProcessesIn(dir string) []string {
 	var out []string
 	self := fmt.Sprint(os.Getpid())
@@ -158,9 +160,20 @@ func ProcessesIn(dir string) []string {
 		root, _ := os.Readlink(p + "/root")
 		cwd, _ := os.Readlink(p + "/cwd")
 		cmdline, _ := os.ReadFile(p + "/cmdline")
-		if strings.HasPrefix(root, dir) || strings.HasPrefix(cwd, dir) || bytes.Contains(cmdline, []byte(dir+"/")) {
+		if strings.HasPrefix(root, dir) || strings.HasPrefix(cwd, dir) || bytes.Contains(cmdline, []byte(dir+"/")) || holdsFileIn(p, dir) {
 			out = append(out, filepath.Base(p)+" "+strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}
 	}
 	return out
+}
+
+// holdsFileIn says whether process directory p has a file below dir open.
+func holdsFileIn(p, dir string) bool {
+	fds, _ := os.ReadDir(p + "/fd")
+	for _, fd := range fds {
+		if target, err := os.Readlink(p + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
