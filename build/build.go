@@ -83,6 +83,10 @@ type Request struct {
 	Progress func(Event)
 	// Limits cap each step's processes and memory; zero means none.
 	Limits sandbox.Limits
+	// StrictLimits makes a machine whose cgroups cannot apply Limits an
+	// error; otherwise the build warns and runs without them (for default
+	// limits, which the user did not ask for).
+	StrictLimits bool
 	// Timeout stops the build when it runs longer; zero means no limit.
 	Timeout time.Duration
 }
@@ -303,6 +307,12 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 	c.Limits = b.req.Limits
 	b.log.Printf("$ %s", strings.Join(c.Args, " "))
 	res, err := b.sess.Run(ctx, c)
+	var ce *sandbox.CgroupError
+	if errors.As(err, &ce) && !b.req.StrictLimits {
+		b.log.Printf("warning: %v; building without process and memory limits", err)
+		b.req.Limits, c.Limits = sandbox.Limits{}, sandbox.Limits{}
+		res, err = b.sess.Run(ctx, c)
+	}
 	if err != nil {
 		return err
 	}

@@ -128,6 +128,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Store: s, Source: src, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
+				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
 				EnsureRoot: func(ctx context.Context, name string) error {
 					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
 				},
