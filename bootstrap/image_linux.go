@@ -161,7 +161,7 @@ func upgrade(ctx context.Context, opts *session.Options, suite, arch, name strin
 		Stdio:    sandbox.Stdio{Stdout: w, Stderr: w},
 	})
 	if err != nil {
-		return fmt.Errorf("update root %q: %w", name, err)
+		return fmt.Errorf("upgrade root %q: %w", name, err)
 	}
 	if res.ExitCode != 0 {
 		return &AptError{Root: name, Status: res.ExitCode, Tail: out.lines()}

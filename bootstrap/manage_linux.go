@@ -52,7 +52,7 @@ type AptError struct {
 
 func (e *AptError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "update root %q: apt exited with status %d", e.Root, e.Status)
+	fmt.Fprintf(&b, "upgrade root %q: apt-get update or dist-upgrade exited with status %d", e.Root, e.Status)
 	if len(e.Tail) > 0 {
 		b.WriteString("\nlast lines of its output:")
 		for _, l := range e.Tail {

@@ -83,25 +83,14 @@ func parseDsc(file string, data []byte) (*Source, []dscEntry, error) {
 		return nil, nil, errAt(file, f.line, "invalid Architecture: %w", err)
 	}
 
-	md5s := map[string]string{}
+	md5s := map[string]control.FileHash{}
 	md5Lines := map[string]int{}
-	sizes := map[string]int64{}
 	var order []string
-	err = eachEntry(doc, p, "Files", func(line int, words []string) error {
-		var h control.MD5FileHash
-		if len(words) != 3 {
-			return errors.New("want \"MD5 SIZE NAME\"")
-		}
-		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
-			return libError{err}
-		}
-		if err := checkEntry(h.FileHash, 32); err != nil {
-			return err
-		}
+	err = eachHash(doc, p, "Files", "MD5", 32, func(line int, h control.FileHash) error {
 		if _, dup := md5s[h.Filename]; dup {
 			return fmt.Errorf("%q listed twice", h.Filename)
 		}
-		md5s[h.Filename], sizes[h.Filename], md5Lines[h.Filename] = h.Hash, h.Size, line
+		md5s[h.Filename], md5Lines[h.Filename] = h, line
 		order = append(order, h.Filename)
 		return nil
 	})
@@ -109,17 +98,7 @@ func parseDsc(file string, data []byte) (*Source, []dscEntry, error) {
 		return nil, nil, err
 	}
 	sums := map[string]dscEntry{}
-	err = eachEntry(doc, p, "Checksums-Sha256", func(line int, words []string) error {
-		var h control.SHA256FileHash
-		if len(words) != 3 {
-			return errors.New("want \"SHA256 SIZE NAME\"")
-		}
-		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
-			return libError{err}
-		}
-		if err := checkEntry(h.FileHash, 64); err != nil {
-			return err
-		}
+	err = eachHash(doc, p, "Checksums-Sha256", "SHA256", 64, func(line int, h control.FileHash) error {
 		if _, dup := sums[h.Filename]; dup {
 			return fmt.Errorf("%q listed twice", h.Filename)
 		}
@@ -127,10 +106,10 @@ func parseDsc(file string, data []byte) (*Source, []dscEntry, error) {
 		if !ok {
 			return fmt.Errorf("%q is not listed in Files", h.Filename)
 		}
-		if sizes[h.Filename] != h.Size {
-			return fmt.Errorf("size of %q is %d here but %d in Files", h.Filename, h.Size, sizes[h.Filename])
+		if m.Size != h.Size {
+			return fmt.Errorf("size of %q is %d here but %d in Files", h.Filename, h.Size, m.Size)
 		}
-		sums[h.Filename] = dscEntry{name: h.Filename, size: h.Size, md5: m, sha256: strings.ToLower(h.Hash), line: line, md5Line: md5Lines[h.Filename]}
+		sums[h.Filename] = dscEntry{name: h.Filename, size: h.Size, md5: m.Hash, sha256: strings.ToLower(h.Hash), line: line, md5Line: md5Lines[h.Filename]}
 		return nil
 	})
 	if err != nil {
@@ -178,6 +157,38 @@ func eachEntry(doc *document, p *paragraph, name string, fn func(line int, words
 // digits, a size, and a bare base name. The library's AbsFiles and
 // GetDSC join names to the .dsc's directory blindly, so a name such as
 // "../../etc/shadow" would reach outside it.
+// eachHash calls fn for each "HASH SIZE NAME" entry of field name, parsed
+// by the library (as algo, with a hash of hexLen digits) and checked with
+// checkEntry.
+func eachHash(doc *document, p *paragraph, name, algo string, hexLen int, fn func(line int, h control.FileHash) error) error {
+	return eachEntry(doc, p, name, func(line int, words []string) error {
+		if len(words) != 3 {
+			return fmt.Errorf("want \"%s SIZE NAME\"", algo)
+		}
+		h, err := unmarshalHash(algo, strings.Join(words, " "))
+		if err != nil {
+			return libError{err}
+		}
+		if err := checkEntry(h, hexLen); err != nil {
+			return err
+		}
+		return fn(line, h)
+	})
+}
+
+// unmarshalHash parses one entry with the library's type for algo, which
+// sets the entry's Algorithm.
+func unmarshalHash(algo, entry string) (control.FileHash, error) {
+	if algo == "MD5" {
+		var m control.MD5FileHash
+		err := m.UnmarshalControl(entry)
+		return m.FileHash, err
+	}
+	var m control.SHA256FileHash
+	err := m.UnmarshalControl(entry)
+	return m.FileHash, err
+}
+
 func checkEntry(h control.FileHash, hexLen int) error {
 	if err := checkBaseName(h.Filename); err != nil {
 		return err
@@ -292,17 +303,7 @@ func parseChanges(file string, data []byte) ([]string, error) {
 		return nil, err
 	}
 	if _, ok := p.get("Checksums-Sha256"); ok {
-		err = eachEntry(doc, p, "Checksums-Sha256", func(line int, words []string) error {
-			var h control.SHA256FileHash
-			if len(words) != 3 {
-				return errors.New("want \"SHA256 SIZE NAME\"")
-			}
-			if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
-				return libError{err}
-			}
-			if err := checkEntry(h.FileHash, 64); err != nil {
-				return err
-			}
+		err = eachHash(doc, p, "Checksums-Sha256", "SHA256", 64, func(_ int, h control.FileHash) error {
 			if !contains(names, h.Filename) {
 				return fmt.Errorf("%q is not listed in Files", h.Filename)
 			}
