@@ -180,11 +180,23 @@ func checkClean(t *testing.T, dir, what string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, _ := s.Sessions()
-	for _, si := range sessions {
-		if !si.Kept {
-			leak("session left after gc: %s", si.ID)
+	// gc leaves a session whose lock is still held, or that has no lock
+	// file yet and is under a minute old (it may be being made). Give a
+	// sandbox that is still dying a few seconds, then say which case a
+	// session left over is in.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		left := liveSessions(s)
+		if len(left) == 0 {
+			break
 		}
+		if time.Now().After(deadline) {
+			for _, id := range left {
+				leak("session left after gc: %s (%s)", id, sessionState(filepath.Join(dir, "sessions", id)))
+			}
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+		_ = pkgbox(dir, "gc").Run()
 	}
 	metas, _ := filepath.Glob(filepath.Join(dir, "roots", "*.json"))
 	for _, m := range metas {
@@ -214,4 +226,32 @@ func names(entries []os.DirEntry) []string {
 func sharedStore(t *testing.T) string {
 	s, _ := testenv.SharedRoot(t)
 	return s.Dir
+}
+
+// liveSessions lists the store's sessions that are not kept.
+func liveSessions(s *store.Store) []string {
+	sessions, _ := s.Sessions()
+	var ids []string
+	for _, si := range sessions {
+		if !si.Kept {
+			ids = append(ids, si.ID)
+		}
+	}
+	return ids
+}
+
+// sessionState describes a session directory gc did not remove: what is
+// in it, and whether its lock is held and by whom.
+func sessionState(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	state := "holds " + strings.Join(names(entries), " ")
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR, 0)
+	if err != nil {
+		return state + "; no lock file"
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return state + "; lock held, by " + strings.Join(testenv.ProcessesIn(dir), ", ")
+	}
+	return state + "; lock free"
 }
