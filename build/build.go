@@ -89,6 +89,10 @@ type Request struct {
 	StrictLimits bool
 	// Timeout stops the build when it runs longer; zero means no limit.
 	Timeout time.Duration
+
+	// dummyDeps installs the build dependencies through a dummy package, as
+	// for apt without satisfy, whatever the root's apt (for tests).
+	dummyDeps bool
 }
 
 // Event is a progress report.

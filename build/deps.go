@@ -1,0 +1,213 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"pkgbox/sandbox"
+	"pkgbox/session"
+)
+
+// The dependency install runs in two sandboxes of the build's session, so
+// that nothing a package does can reach the store's shared apt cache:
+//
+//  1. download: network on, the cache bound writable, the cache's lock held.
+//     apt resolves the dependencies, every cached .deb it would use is
+//     checked against the SHA256 of the root's package lists (apt itself
+//     reuses a cached file of the right size without checking it), and the
+//     missing ones are downloaded. No maintainer script runs here.
+//  2. install: network off, the cache bound read-only, no lock (so other
+//     builds may download meanwhile). Maintainer scripts run here and can
+//     write nothing that a later build installs.
+//
+// apt's progress (APT::Status-Fd) goes to descriptor 7 and its own output,
+// with every maintainer script's, to stderr and so the log: with the status
+// on stdout, apt makes stdout close-on-exec and maintainer scripts that write
+// to it die ("Unable to flush stdout: Bad file descriptor", as
+// libxml-sax-perl's postinst did).
+//
+// apt before 1.9 (buster and older) has no `satisfy`: there, as sbuild
+// does, the dependencies become those of a dummy package that dpkg installs
+// unconfigured and `apt-get -f install` completes.
+
+// depsState is where the download step leaves what the install step needs,
+// inside the session (root-owned, out of the build user's /build).
+const depsState = "/var/cache/pkgbox-deps"
+
+// dummyPackage is the name of the dummy package of old apt's method.
+const dummyPackage = "pkgbox-build-deps"
+
+// depsPlan is one build's dependency install, as the scripts of its two steps.
+type depsPlan struct {
+	Source    string // the source package, for the dummy's description
+	Arch      string
+	Depends   string
+	Conflicts string
+	// Extra are .deb files (paths inside the sandbox) installed after the
+	// dependencies.
+	Extra []string
+	// UpdateLists runs apt-get update first: the root's lists are old.
+	UpdateLists bool
+	// Dummy forces the dummy-package method even where apt has satisfy.
+	Dummy bool
+}
+
+// aptOptions are the options of every apt-get call of both steps.
+const aptOptions = "-y -q -o APT::Sandbox::User=root -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0 -o Dpkg::Options::=--force-unsafe-io"
+
+// downloadScript is step 1's shell script.
+func (p *depsPlan) downloadScript() string {
+	var s strings.Builder
+	s.WriteString("set -e\n")
+	s.WriteString("APT=" + shellQuote([]string{aptOptions}) + "\n")
+	fmt.Fprintf(&s, "rm -rf %s && mkdir -p %s/uris/partial\n", depsState, depsState)
+	if p.UpdateLists {
+		s.WriteString("echo 'pkgbox: the root'\"'\"'s package lists are missing or old: apt-get update' >&2\n")
+		s.WriteString("apt-get update -q >&2\n")
+	}
+	if p.Dummy {
+		s.WriteString("method=dummy\n")
+	} else {
+		s.WriteString(`if dpkg --compare-versions "$(dpkg-query -W -f '${Version}' apt)" ge 1.9; then method=satisfy; else method=dummy; fi` + "\n")
+	}
+	fmt.Fprintf(&s, "echo $method > %s/method\n", depsState)
+	s.WriteString("if [ $method = dummy ]; then\n")
+	s.WriteString(p.dummyScript())
+	s.WriteString("fi\n")
+	s.WriteString(p.resolveFunc())
+	// What apt would fetch into an empty directory is every file it needs,
+	// each with the hash the signed lists give it.
+	fmt.Fprintf(&s, "resolve --print-uris -qq -o Acquire::ForceHash=SHA256 -o Dir::Cache::Archives=%s/uris/ > %s/uris/list\n", depsState, depsState)
+	fmt.Fprintf(&s, `while read -r uri file size hash; do
+	f=/var/cache/apt/archives/$file
+	[ -e "$f" ] || continue
+	case ${hash%%%%:*} in SHA256) sum=sha256sum;; SHA512) sum=sha512sum;; SHA1) sum=sha1sum;; MD5Sum) sum=md5sum;; *) sum=;; esac
+	if [ -z "$sum" ] || ! echo "${hash#*:}  $f" | $sum -c --status; then
+		echo "pkgbox: cached $file does not match the package lists: downloading it again" >&2
+		rm -f "$f"
+	fi
+done < %s/uris/list
+`, depsState)
+	s.WriteString("resolve --download-only -o APT::Status-Fd=7 7>&1 1>&2\n")
+	for _, e := range p.Extra {
+		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote([]string{e}) + " 7>&1 1>&2; fi\n")
+	}
+	return s.String()
+}
+
+// installScript is step 2's shell script.
+func (p *depsPlan) installScript() string {
+	var s strings.Builder
+	s.WriteString("set -e\n")
+	// The cache is read-only here; apt's lock file in it cannot be taken,
+	// and needs no taking: nothing else uses this session.
+	s.WriteString("APT=" + shellQuote([]string{aptOptions + " -o Debug::NoLocking=1 -o APT::Status-Fd=7"}) + "\n")
+	fmt.Fprintf(&s, "method=$(cat %s/method)\n", depsState)
+	s.WriteString(p.resolveFunc())
+	s.WriteString("resolve 7>&1 1>&2\n")
+	s.WriteString("if [ $method = dummy ]; then\n")
+	fmt.Fprintf(&s, "\tif [ \"$(dpkg-query -W -f '${Status}' %s 2>/dev/null)\" != 'install ok installed' ]; then\n", dummyPackage)
+	s.WriteString("\t\techo 'pkgbox: apt removed the dummy package that carries the build dependencies: they cannot be installed together' >&2; exit 1\n\tfi\nfi\n")
+	if len(p.Extra) > 0 {
+		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT " + shellQuote(p.Extra) + " 7>&1 1>&2\n")
+		s.WriteString("else dpkg --force-depends -i " + shellQuote(p.Extra) + " >&2 && apt-get -f install $APT 7>&1 1>&2; fi\n")
+	}
+	return s.String()
+}
+
+// resolveFunc defines the shell function resolve, which runs apt for the
+// build dependencies by the chosen method with extra options ("$@").
+func (p *depsPlan) resolveFunc() string {
+	satisfy := []string{p.Depends}
+	if p.Conflicts != "" {
+		satisfy = append(satisfy, "Conflicts: "+p.Conflicts)
+	}
+	return "resolve() {\n\tif [ $method = satisfy ]; then apt-get satisfy $APT \"$@\" " + shellQuote(satisfy) +
+		"\n\telse apt-get -f install $APT \"$@\"; fi\n}\n"
+}
+
+// dummyScript makes the dummy package and has dpkg install it without its
+// dependencies; `apt-get -f install` then brings them. The package has no
+// maintainer scripts.
+func (p *depsPlan) dummyScript() string {
+	control := fmt.Sprintf("Package: %s\nVersion: 1.0\nArchitecture: %s\nMaintainer: pkgbox <root@localhost>\nDescription: build dependencies of %s\n",
+		dummyPackage, p.Arch, p.Source)
+	if p.Depends != "" {
+		control += "Depends: " + p.Depends + "\n"
+	}
+	if p.Conflicts != "" {
+		control += "Conflicts: " + p.Conflicts + "\n"
+	}
+	d := depsState + "/dummy"
+	return fmt.Sprintf("\tmkdir -p %[1]s/DEBIAN\n\tprintf '%%s' %[2]s > %[1]s/DEBIAN/control\n"+
+		"\tdpkg-deb --build %[1]s %[3]s/%[4]s.deb >&2\n\tdpkg --force-depends --force-conflicts -i %[3]s/%[4]s.deb >&2\n",
+		d, shellQuote([]string{control}), depsState, dummyPackage)
+}
+
+// installDeps installs the build dependencies in the two steps above.
+func (b *builder) installDeps(ctx context.Context) error {
+	depends, conflicts, err := buildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
+	if err != nil {
+		return err
+	}
+	// What sbuild always adds: the compiler set and fakeroot.
+	depends = joinDeps("build-essential, fakeroot", depends)
+	b.log.Printf("Build-Depends (reduced for %s): %s", b.arch, depends)
+	if conflicts != "" {
+		b.log.Printf("Build-Conflicts (reduced for %s): %s", b.arch, conflicts)
+	}
+	plan := &depsPlan{Source: b.src.Name, Arch: b.arch, Depends: depends, Conflicts: conflicts,
+		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps}
+	var mounts []sandbox.Mount
+	for i, p := range b.req.ExtraPackages {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		inside := fmt.Sprintf("/build/.extra/%d-%s", i, filepath.Base(p))
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: abs, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+		plan.Extra = append(plan.Extra, inside)
+	}
+	status := &aptStatus{log: b.log, progress: b.progress, phase: "install build dependencies"}
+	run := func(script string, network bool, cacheFlags sandbox.MountFlags, cache string) error {
+		m := mounts
+		if cache != "" {
+			m = append(m[:len(m):len(m)], sandbox.Mount{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: cacheFlags | sandbox.NoSuid | sandbox.NoDev})
+		}
+		err := b.sandboxRun(ctx, &session.Command{
+			Args:    []string{"/bin/sh", "-c", script},
+			Network: network,
+			Env:     []string{"DEBIAN_FRONTEND=noninteractive"},
+			Mounts:  m,
+			Stdio:   sandbox.Stdio{Stdout: status},
+		})
+		status.flush()
+		return err
+	}
+	cache, unlock, err := b.aptCache(ctx)
+	if err != nil {
+		return err
+	}
+	err = run(plan.downloadScript(), true, 0, cache)
+	unlock()
+	if err != nil {
+		return fmt.Errorf("apt could not download the build dependencies: %w", err)
+	}
+	if err := run(plan.installScript(), false, sandbox.ReadOnly, cache); err != nil {
+		return fmt.Errorf("apt could not install the build dependencies: %w", err)
+	}
+	return nil
+}
+
+// aptCache returns the store's apt cache for the root's suite, locked for
+// this build's download: apt refuses to share its archive directory
+// between two concurrent runs.
+func (b *builder) aptCache(ctx context.Context) (string, func(), error) {
+	meta, err := b.req.Store.Root(b.res.Root)
+	if err != nil || meta.Suite == "" {
+		return "", func() {}, nil // a root given by path has no store cache
+	}
+	return b.req.Store.AptCache(ctx, meta.Suite, meta.Arch)
+}
