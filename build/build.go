@@ -60,6 +60,9 @@ type Request struct {
 	Store *store.Store
 	// Source is a directory holding debian/, or a .dsc file.
 	Source string
+	// Package, instead of Source, names a source (or binary) package of the
+	// root's suite, NAME or NAME=VERSION, which is fetched and built.
+	Package string
 	// Root names the root (or a root's path); empty chooses as DESIGN says.
 	Root string
 	// EnsureRoot makes the default root when it is missing (pkgbox create).
@@ -144,6 +147,18 @@ func (e *limitError) Error() string { return e.reason }
 // Build builds req.Source. It returns a Result whenever the build got as far
 // as writing a log, together with a *FailedError when the package failed.
 func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
+	var fetchedRoot string
+	if req.Package != "" {
+		root, err := chooseRoot(ctx, req, nil)
+		if err != nil {
+			return nil, err
+		}
+		dsc, err := Fetch(ctx, req.Store, root, req.Package)
+		if err != nil {
+			return nil, err
+		}
+		req.Source, fetchedRoot = dsc, root
+	}
 	src, err := readSource(req.Source)
 	if err != nil {
 		return nil, err
@@ -166,9 +181,12 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 			return nil, fmt.Errorf("extra package %q is not a .deb file", p)
 		}
 	}
-	rootName, err := chooseRoot(ctx, req, src)
-	if err != nil {
-		return nil, err
+	rootName := fetchedRoot
+	if rootName == "" {
+		rootName, err = chooseRoot(ctx, req, src)
+		if err != nil {
+			return nil, err
+		}
 	}
 	// The build's architecture is the root's: a root of a foreign
 	// architecture builds for it.
@@ -353,12 +371,13 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 }
 
 // chooseRoot: --root; else a root named after the changelog's distribution
-// if the store has one; else the default root, made on first use.
+// if the store has one (src is nil for a package to fetch); else the
+// default root, made on first use.
 func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, error) {
 	if req.Root != "" {
 		return req.Root, nil
 	}
-	if d := src.Distribution; d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
+	if d := distribution(src); d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
 		if _, err := req.Store.Root(d); err == nil {
 			return d, nil
 		}
@@ -373,6 +392,15 @@ func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, 
 		}
 	}
 	return name, nil
+}
+
+// distribution is the changelog's distribution, or "" for a package still
+// to be fetched (its suite is the root's).
+func distribution(src *debian.Source) string {
+	if src == nil {
+		return ""
+	}
+	return src.Distribution
 }
 
 // buildEnv is the environment of the build step.

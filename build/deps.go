@@ -90,7 +90,11 @@ func (p *depsPlan) downloadScript() string {
 	fi
 done < %s/uris/list
 `, depsState)
-	s.WriteString("resolve --download-only -o APT::Status-Fd=7 7>&1 1>&2\n")
+	// Unsatisfiable dependencies failed above; what fails here is the
+	// network, or apt's lock held by a dying apt of a killed pkgbox (whose
+	// lock on the cache went with it): worth another try or two.
+	s.WriteString("n=0; until resolve --download-only -o APT::Status-Fd=7 7>&1 1>&2; do\n" +
+		"\tn=$((n+1)); [ $n -lt 3 ] || exit 100; echo 'pkgbox: trying the download again' >&2; sleep 2\ndone\n")
 	for _, e := range p.Extra {
 		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote([]string{e}) + " 7>&1 1>&2; fi\n")
 	}

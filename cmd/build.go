@@ -95,16 +95,24 @@ func (o *buildOptions) buildType() (build.Type, error) {
 func newBuildCommand(g *globalOptions) *cobra.Command {
 	o := &buildOptions{}
 	c := &cobra.Command{
-		Use:   "build [SRC] [flags]",
+		Use:   "build [SRC|NAME[=VERSION]] [flags]",
 		Short: "Build a source package in a fresh sandbox",
 		Long: `Build SRC (a directory holding debian/, default ".", or a .dsc file) in a
 throw-away overlay session: the build dependencies are installed with the
 network on, then dpkg-buildpackage runs as an unprivileged user with only lo.
 Artifacts and SOURCE_VERSION_ARCH.build (the full log) land in --out.
 
+NAME or NAME=VERSION, where no file or directory of that name exists (a path
+always wins), is a source package (or a binary package, for its source) of
+the root's suite: apt-get source fetches it from the root's mirror, checked
+against the suite's signed Sources index, into the store's cache, and it is
+built as its .dsc would be; the artifacts go to the current directory.
+
 On a fresh machine the default root (the host's suite) is made first.`,
 		Example: `  sudo pkgbox build ./hello
-  sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4`,
+  sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4
+  sudo pkgbox build hello                     # Debian's hello, from the root's suite
+  sudo pkgbox build bc=1.07.1-3 --root bookworm`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			src := "."
@@ -124,8 +132,9 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				return err
 			}
 			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
+			src, pkg := build.SourceArg(src)
 			req := &build.Request{
-				Store: s, Source: src, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+				Store: s, Source: src, Package: pkg, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),

@@ -47,6 +47,15 @@ func faultStore(t *testing.T) string {
 			t.Fatalf("%v: %v: %s", c, err, out)
 		}
 	}
+	// apt's lock file must not be shared with the shared store: under
+	// another store's lock, apt in here would hold it against the builds
+	// of the other tests running meanwhile.
+	locks, _ := filepath.Glob(filepath.Join(dir, "cache", "apt", "*", "lock"))
+	for _, l := range locks {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return dir
 }
 

@@ -143,6 +143,10 @@ func (s *Store) AptCache(ctx context.Context, suite, arch string) (dir string, u
 	if err != nil {
 		return "", nil, fmt.Errorf("lock apt cache %s-%s: %w", suite, arch, err)
 	}
+	if err := waitAptLock(ctx, dir); err != nil {
+		_ = l.Unlock()
+		return "", nil, err
+	}
 	return dir, func() { _ = l.Unlock() }, nil
 }
 

@@ -1,0 +1,113 @@
+package build_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"pkgbox/build"
+	"pkgbox/internal/testenv"
+)
+
+// Debian's own packages are the oracle: these build real sources of the
+// root's suite, fetched from its mirror, the three ways a user gives them.
+
+// buildArchive builds req and checks that it made the source's .changes
+// and at least one .deb of the version built.
+func buildArchive(t *testing.T, req *build.Request) *build.Result {
+	t.Helper()
+	s := sharedStore(t)
+	req.Store, req.Root, req.Jobs = s, testenv.RootName, 2
+	if req.Out == "" {
+		req.Out = t.TempDir()
+	}
+	res, err := build.Build(context.Background(), req)
+	if err != nil {
+		var tail string
+		if res != nil {
+			tail = strings.Join(res.Tail, "\n")
+		}
+		t.Fatalf("build: %v\n%s", err, tail)
+	}
+	var debs int
+	for _, a := range res.Artifacts {
+		if strings.HasSuffix(a.Path, ".deb") && strings.Contains(filepath.Base(a.Path), "_"+noEpoch(res.Version)+"_") {
+			debs++
+		}
+	}
+	if debs == 0 {
+		t.Errorf("no .deb of %s %s among %v", res.Source, res.Version, res.Artifacts)
+	}
+	return res
+}
+
+func noEpoch(v string) string {
+	if _, after, ok := strings.Cut(v, ":"); ok {
+		return after
+	}
+	return v
+}
+
+// fetchedDsc fetches source pkg into the store's source cache and returns
+// the .dsc's path.
+func fetchedDsc(t *testing.T, pkg string) string {
+	t.Helper()
+	s := sharedStore(t)
+	dsc, err := build.Fetch(context.Background(), s, testenv.RootName, pkg)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", pkg, err)
+	}
+	return dsc
+}
+
+func TestArchiveByName(t *testing.T) {
+	res := buildArchive(t, &build.Request{Package: "hello"})
+	if res.Source != "hello" {
+		t.Errorf("built %q, want hello", res.Source)
+	}
+}
+
+func TestArchiveFromTree(t *testing.T) {
+	dsc := fetchedDsc(t, "bc")
+	dir := t.TempDir()
+	// The tree and its orig tarball side by side, as dpkg-source -x leaves them.
+	for _, f := range mustGlob(t, filepath.Join(filepath.Dir(dsc), "bc_*")) {
+		if out, err := exec.Command("cp", f, dir).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v: %s", err, out)
+		}
+	}
+	if out, err := exec.Command("dpkg-source", "--no-check", "-x", filepath.Join(dir, filepath.Base(dsc)), filepath.Join(dir, "bc")).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-source -x: %v: %s", err, out)
+	}
+	res := buildArchive(t, &build.Request{Source: filepath.Join(dir, "bc")})
+	log, _ := os.ReadFile(res.Log)
+	if !strings.Contains(string(log), "texinfo") {
+		t.Errorf("bc's build did not install texinfo: the test no longer covers it")
+	}
+}
+
+func TestArchiveFromDsc(t *testing.T) {
+	buildArchive(t, &build.Request{Source: fetchedDsc(t, "libfile-which-perl")})
+}
+
+func TestArchiveNotFound(t *testing.T) {
+	s := sharedStore(t)
+	_, err := build.Build(context.Background(), &build.Request{Store: s, Root: testenv.RootName, Package: "pkgbox-no-such-source", Out: t.TempDir()})
+	var fe *build.FetchError
+	if !errors.As(err, &fe) || !fe.NotFound {
+		t.Fatalf("got %v, want a FetchError saying there is no such source", err)
+	}
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil || len(m) == 0 {
+		t.Fatalf("nothing matches %s", pattern)
+	}
+	return m
+}
