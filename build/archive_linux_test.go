@@ -91,7 +91,7 @@ func TestArchiveFromTree(t *testing.T) {
 }
 
 func TestArchiveFromDsc(t *testing.T) {
-	buildArchive(t, &build.Request{Source: fetchedDsc(t, "libfile-which-perl")})
+	buildArchive(t, &build.Request{Source: fetchedDsc(t, "libtry-tiny-perl")})
 }
 
 func TestArchiveNotFound(t *testing.T) {
