@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-export PKGBOX_STORE=${PKGBOX_STORE:-/var/tmp/pkgbox-test}
+export PKGBOX_STORE=${PKGBOX_STORE:-/var/tmp/pkgbox-test-2}
 root=$PKGBOX_STORE/roots/test
 [ -d "$root" ] || { echo "bench: no test root in $PKGBOX_STORE (run the tests once)" >&2; exit 1; }
 suite=$(sed -n 's/^ *"suite": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-test}
 runs=${2:-50}
-export PKGBOX_STORE=${PKGBOX_STORE:-/var/tmp/pkgbox-test}
+export PKGBOX_STORE=${PKGBOX_STORE:-/var/tmp/pkgbox-test-2}
 root=$PKGBOX_STORE/roots/$name
 [ -d "$root" ] || { echo "bench: no root $root (run the tests once, or pkgbox create)" >&2; exit 1; }
 command -v bwrap >/dev/null || { echo "bench: bwrap missing: apt-get install bubblewrap" >&2; exit 1; }
