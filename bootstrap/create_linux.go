@@ -52,10 +52,8 @@ func (e *NoDebootstrapError) Hint() string { return "install it: apt-get install
 // BuildUser is the unprivileged user every root gets for builds, as
 // sbuild's roots have theirs. Its home does not exist, as on Debian's build
 // daemons, so that a build writing to $HOME fails here as it would there.
-const (
-	BuildUser = "pkgbox"
-	buildUID  = "1000"
-)
+// Its id is chosen by hostBuildID.
+const BuildUser = "pkgbox"
 
 // Create makes root p.Name in s: debootstrap into a temporary directory of
 // the store, with its downloads in the store's apt cache for the suite and
@@ -249,10 +247,16 @@ func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io
 	w := io.MultiWriter(log, &out)
 	// man-db rebuilds its index whenever a package ships a manual page,
 	// which costs every build seconds for a database nobody reads there.
+	id, err := hostBuildID()
+	if err != nil {
+		return err
+	}
+	// --no-log-init: a high uid would make lastlog a sparse file of many MB.
 	script := fmt.Sprintf(`set -e
-getent passwd %[1]s >/dev/null || useradd --uid %[2]s --user-group --no-create-home --home-dir /nonexistent --shell /bin/sh --comment 'pkgbox build user' %[1]s
+getent group %[1]s >/dev/null || groupadd --gid %[2]d %[1]s
+getent passwd %[1]s >/dev/null || useradd --uid %[2]d --gid %[2]d --no-log-init --no-create-home --home-dir /nonexistent --shell /bin/sh --comment 'pkgbox build user' %[1]s
 echo "man-db man-db/auto-update boolean false" | debconf-set-selections
-`, BuildUser, buildUID)
+`, BuildUser, id)
 	res, err := session.Run(ctx, &session.Options{Store: s, Root: dir, Write: true, Profile: "minimal"},
 		&session.Command{Args: []string{"/bin/sh", "-c", script}, Confined: true, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
 	if err != nil {

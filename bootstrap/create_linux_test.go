@@ -285,6 +285,7 @@ func checkReady(t *testing.T, s *store.Store, name string) {
 	var out bytes.Buffer
 	script := `set -e
 id -u pkgbox
+id -g pkgbox
 grep -h Install-Recommends /etc/apt/apt.conf.d/*
 /usr/sbin/policy-rc.d || echo policy-rc.d $?
 test ! -e /etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io && echo no-unsafe-io
@@ -297,7 +298,11 @@ dpkg --audit && echo audit-clean`
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("run in %s: %v %+v\n%s", name, err, res, out.String())
 	}
-	want := "1000\nAPT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n1\n1\naudit-clean\n"
+	id, err := bootstrap.HostBuildID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d\n%d\n", id, id) + "APT::Install-Recommends \"false\";\npolicy-rc.d 101\nno-unsafe-io\n1\n1\n1\naudit-clean\n"
 	if out.String() != want {
 		t.Errorf("inside %s:\n%s\nwant\n%s", name, out.String(), want)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"pkgbox/bootstrap"
 	"pkgbox/build"
 	"pkgbox/internal/testenv"
 )
@@ -21,7 +22,10 @@ import (
 func buildArchive(t *testing.T, req *build.Request) *build.Result {
 	t.Helper()
 	s := sharedStore(t)
-	req.Store, req.Root, req.Jobs = s, testenv.RootName, 2
+	req.Store, req.Jobs = s, 2
+	if req.Root == "" {
+		req.Root = testenv.RootName
+	}
 	if req.Out == "" {
 		req.Out = t.TempDir()
 	}
@@ -100,6 +104,35 @@ func TestArchiveNotFound(t *testing.T) {
 	var fe *build.FetchError
 	if !errors.As(err, &fe) || !fe.NotFound {
 		t.Fatalf("got %v, want a FetchError saying there is no such source", err)
+	}
+}
+
+// TestArchiveSuites builds Debian's hello on a root of each suite that
+// PKGBOX_TEST_SUITES names (such as bullseye,trixie,sid), from that suite's
+// own source. Each root ("suite-NAME" in the shared store) is made once per
+// machine, which costs a debootstrap: the test runs only when asked.
+func TestArchiveSuites(t *testing.T) {
+	suites := os.Getenv("PKGBOX_TEST_SUITES")
+	if suites == "" {
+		t.Skip("set PKGBOX_TEST_SUITES=bullseye,trixie,sid to build hello on roots of those suites")
+	}
+	s := sharedStore(t)
+	for _, suite := range strings.Split(suites, ",") {
+		t.Run(suite, func(t *testing.T) {
+			name := "suite-" + suite
+			ctx := context.Background()
+			if _, err := s.Root(name); err != nil {
+				plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: suite, Name: name}, bootstrap.DefaultHost())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{}); err != nil {
+					t.Fatalf("create %s: %v", name, err)
+				}
+			}
+			res := buildArchive(t, &build.Request{Package: "hello", Root: name})
+			t.Logf("%s: hello %s built in %v", suite, res.Version, res.Phases)
+		})
 	}
 }
 

@@ -96,12 +96,14 @@ func missing(n Need) string {
 }
 
 // StoreDir is the shared test store, kept between runs so the test root is
-// made once per machine: $PKGBOX_TEST_STORE, default /var/tmp/pkgbox-test.
+// made once per machine: $PKGBOX_TEST_STORE, default /var/tmp/pkgbox-test-N.
+// N is the version of what create makes: raise it when roots change (2: the
+// build user's id), so that machines make their kept test root anew.
 func StoreDir() string {
 	if d := os.Getenv("PKGBOX_TEST_STORE"); d != "" {
 		return d
 	}
-	return "/var/tmp/pkgbox-test"
+	return "/var/tmp/pkgbox-test-2"
 }
 
 // RootName is the shared test root's name in StoreDir.
