@@ -3,6 +3,7 @@ package bootstrap_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"pkgbox/bootstrap"
 	"pkgbox/internal/testenv"
 	"pkgbox/session"
+	"pkgbox/store"
 )
 
 // This file makes the archive the archived-suite tests bootstrap from: a
@@ -34,9 +36,11 @@ import (
 // The recipe:
 //   - pool/main: the host suite's .debs from the shared test store's apt
 //     cache (debootstrap downloaded them for the shared buildd root), linked,
-//     plus usrmerge and its dependencies from the host's apt sources:
-//     debootstrap's scripts resolve init-system-helpers' "usrmerge |
-//     usr-is-merged" to usrmerge for every suite but bookworm's own name;
+//     with the epoch dropped from their names as in the archive; plus, with
+//     `apt-get download` from the host's apt sources, usrmerge and its
+//     dependencies: debootstrap's scripts resolve bookworm's
+//     init-system-helpers' "usrmerge | usr-is-merged" to usrmerge for every
+//     suite but bookworm itself;
 //   - dists/SUITE/main/binary-ARCH/Packages(.gz), by dpkg-scanpackages;
 //   - an old-style Release (MD5Sum and SHA256, no Acquire-By-Hash) whose
 //     Date and Valid-Until lie years back, signed twice with a test key
@@ -56,11 +60,16 @@ const archivedSuite = "squeeze"
 
 // fixtureRecipe is written in the fixture's stamp; change it whenever the
 // recipe changes, so that every machine rebuilds its copy.
-const fixtureRecipe = "archive-fixture v2"
+const fixtureRecipe = "archive-fixture v3"
 
 // usrmergePackages are the packages debootstrap needs for an archived
-// suite's name on top of what a bookworm buildd root uses (see above).
-var usrmergePackages = []string{"usrmerge", "libfile-find-rule-perl", "libnumber-compare-perl", "libtext-glob-perl"}
+// suite's name on top of what a bookworm buildd root uses (see above);
+// only fetched when a package of the pool depends on usrmerge, as
+// bookworm's init-system-helpers does.
+var (
+	usrmergePackages = []string{"usrmerge", "libfile-find-rule-perl", "libnumber-compare-perl", "libtext-glob-perl"}
+	needsUsrmerge    = regexp.MustCompile(`(?m)^(Pre-)?Depends:.*\busrmerge\b`)
+)
 
 // archiveFixture is the built archive.
 type archiveFixture struct {
@@ -84,14 +93,28 @@ func archive(t *testing.T) *archiveFixture {
 	testenv.Require(t, testenv.Root, testenv.Net)
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
+	// Test processes of other packages may want it at the same time.
+	s, err := store.Open(testenv.StoreDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	lock, err := s.LockRoot(ctx, "archive-fixture", true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
 	dir := archiveFixtureDir()
 	fx := &archiveFixture{Dir: dir, Keyring: filepath.Join(dir, "keyring.gpg")}
 	if stamp, err := os.ReadFile(filepath.Join(dir, "stamp")); err == nil && string(stamp) == fixtureRecipe {
 		return fx
 	}
 	start := time.Now()
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
+	// Builds that were killed left their temporary directories.
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".archive-fixture.tmp*"))
+	for _, d := range stale {
+		os.RemoveAll(d)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".archive-fixture.tmp")
 	if err != nil {
@@ -144,14 +167,23 @@ func buildArchive(t *testing.T, dir string) error {
 			return err
 		}
 	}
-	var missing []string
-	for _, p := range usrmergePackages {
-		if m, _ := filepath.Glob(filepath.Join(pool, p+"_*.deb")); len(m) == 0 {
-			missing = append(missing, p)
-		}
+	packages, err := scanPackages(filepath.Join(dir, "archive"))
+	if err != nil {
+		return err
 	}
-	if len(missing) > 0 {
-		if err := run(pool, nil, nil, "apt-get", append([]string{"-q", "download"}, missing...)...); err != nil {
+	if needsUsrmerge.Match(packages) {
+		var missing []string
+		for _, p := range usrmergePackages {
+			if m, _ := filepath.Glob(filepath.Join(pool, p+"_*.deb")); len(m) == 0 {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			if err := run(pool, nil, nil, "apt-get", append([]string{"-q", "download"}, missing...)...); err != nil {
+				return err
+			}
+		}
+		if packages, err = scanPackages(filepath.Join(dir, "archive")); err != nil {
 			return err
 		}
 	}
@@ -177,7 +209,7 @@ func buildArchive(t *testing.T, dir string) error {
 		return err
 	}
 
-	if err := writeIndices(filepath.Join(dir, "archive")); err != nil {
+	if err := writeIndices(filepath.Join(dir, "archive"), packages); err != nil {
 		return err
 	}
 	if err := signRelease(gnupg, filepath.Join(dir, "archive", "dists", archivedSuite), testKey); err != nil {
@@ -197,25 +229,31 @@ func buildArchive(t *testing.T, dir string) error {
 	return signRelease(gnupg, other, otherKey)
 }
 
+// scanPackages is the Packages index of the pool of the archive rooted
+// at mirror.
+func scanPackages(mirror string) ([]byte, error) {
+	var packages bytes.Buffer
+	if err := run(mirror, &packages, nil, "dpkg-scanpackages", "--multiversion", "pool"); err != nil {
+		return nil, err
+	}
+	return packages.Bytes(), nil
+}
+
 // writeIndices writes the Packages files and the Release file of the
 // archive rooted at mirror.
-func writeIndices(mirror string) error {
+func writeIndices(mirror string, packages []byte) error {
 	arch := bootstrap.HostArch()
 	suiteDir := filepath.Join(mirror, "dists", archivedSuite)
 	rel := filepath.Join("main", "binary-"+arch, "Packages")
 	if err := os.MkdirAll(filepath.Join(suiteDir, filepath.Dir(rel)), 0o755); err != nil {
 		return err
 	}
-	var packages bytes.Buffer
-	if err := run(mirror, &packages, nil, "dpkg-scanpackages", "--multiversion", "pool"); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(suiteDir, rel), packages.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(suiteDir, rel), packages, 0o644); err != nil {
 		return err
 	}
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(packages.Bytes())
+	zw.Write(packages)
 	if err := zw.Close(); err != nil {
 		return err
 	}
@@ -232,7 +270,7 @@ func writeIndices(mirror string) error {
 	files := []struct {
 		name string
 		data []byte
-	}{{rel, packages.Bytes()}, {rel + ".gz", gz.Bytes()}}
+	}{{rel, packages}, {rel + ".gz", gz.Bytes()}}
 	for _, sum := range []struct {
 		field string
 		h     func() hash.Hash
