@@ -41,6 +41,7 @@ import (
 //     dependencies: debootstrap's scripts resolve bookworm's
 //     init-system-helpers' "usrmerge | usr-is-merged" to usrmerge for every
 //     suite but bookworm itself;
+//   - keyringPackage, made here, which puts the test key in a root's apt;
 //   - dists/SUITE/main/binary-ARCH/Packages(.gz), by dpkg-scanpackages;
 //   - an old-style Release (MD5Sum and SHA256, no Acquire-By-Hash) whose
 //     Date and Valid-Until lie years back, signed twice with a test key
@@ -60,7 +61,7 @@ const archivedSuite = "squeeze"
 
 // fixtureRecipe is written in the fixture's stamp; change it whenever the
 // recipe changes, so that every machine rebuilds its copy.
-const fixtureRecipe = "archive-fixture v3"
+const fixtureRecipe = "archive-fixture v4"
 
 // usrmergePackages are the packages debootstrap needs for an archived
 // suite's name on top of what a bookworm buildd root uses (see above);
@@ -167,6 +168,30 @@ func buildArchive(t *testing.T, dir string) error {
 			return err
 		}
 	}
+	gnupg, err := newGnupgHome(t)
+	if err != nil {
+		return err
+	}
+	const testKey, otherKey = "archive@pkgbox.invalid", "other@pkgbox.invalid"
+	for _, uid := range []string{testKey, otherKey} {
+		if err := gnupg.run(nil, "--passphrase", "", "--quick-gen-key", "pkgbox test <"+uid+">", "ed25519", "sign", "never"); err != nil {
+			return err
+		}
+	}
+	var key bytes.Buffer
+	if err := gnupg.run(&key, "--export", testKey); err != nil {
+		return err
+	}
+	if key.Len() == 0 {
+		return errors.New("gpg exported no key")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keyring.gpg"), key.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := buildKeyringPackage(key.Bytes(), pool); err != nil {
+		return err
+	}
+
 	packages, err := scanPackages(filepath.Join(dir, "archive"))
 	if err != nil {
 		return err
@@ -188,27 +213,6 @@ func buildArchive(t *testing.T, dir string) error {
 		}
 	}
 
-	gnupg, err := newGnupgHome(t)
-	if err != nil {
-		return err
-	}
-	const testKey, otherKey = "archive@pkgbox.invalid", "other@pkgbox.invalid"
-	for _, uid := range []string{testKey, otherKey} {
-		if err := gnupg.run(nil, "--passphrase", "", "--quick-gen-key", "pkgbox test <"+uid+">", "ed25519", "sign", "never"); err != nil {
-			return err
-		}
-	}
-	var key bytes.Buffer
-	if err := gnupg.run(&key, "--export", testKey); err != nil {
-		return err
-	}
-	if key.Len() == 0 {
-		return errors.New("gpg exported no key")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "keyring.gpg"), key.Bytes(), 0o644); err != nil {
-		return err
-	}
-
 	if err := writeIndices(filepath.Join(dir, "archive"), packages); err != nil {
 		return err
 	}
@@ -227,6 +231,48 @@ func buildArchive(t *testing.T, dir string) error {
 		return err
 	}
 	return signRelease(gnupg, other, otherKey)
+}
+
+// keyringPackage is the archive's own keyring package, which installs the
+// test key where apt in a root looks for trusted keys, as
+// debian-archive-keyring does for Debian's archive: roots bootstrapped
+// with --include of it trust their archive as real ones trust theirs.
+const keyringPackage = "pkgbox-test-archive-keyring"
+
+// buildKeyringPackage makes keyringPackage, holding key, in pool.
+func buildKeyringPackage(key []byte, pool string) error {
+	tree, err := os.MkdirTemp("", "pkgbox-keyring-deb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tree)
+	control := "Package: " + keyringPackage + `
+Version: 1
+Architecture: all
+Maintainer: pkgbox tests <tests@pkgbox.invalid>
+Priority: optional
+Section: misc
+Description: keyring of pkgbox's test archive
+ The key that signs the archive pkgbox's archived-suite tests serve.
+`
+	files := map[string][]byte{
+		"DEBIAN/control": []byte(control),
+		"etc/apt/trusted.gpg.d/" + keyringPackage + ".gpg": key,
+	}
+	for name, data := range files {
+		p := filepath.Join(tree, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+	}
+	// MkdirTemp made the top 0700, which dpkg-deb would ship as /'s mode.
+	if err := os.Chmod(tree, 0o755); err != nil {
+		return err
+	}
+	return run("/", nil, nil, "dpkg-deb", "--root-owner-group", "--build", tree, filepath.Join(pool, keyringPackage+"_1_all.deb"))
 }
 
 // scanPackages is the Packages index of the pool of the archive rooted

@@ -64,7 +64,10 @@ func TestCreateArchived(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	p, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: archivedSuite, Variant: "minbase"}, host)
+	// The archive's keyring package comes along, as a real squeeze root
+	// has squeeze's debian-archive-keyring.
+	req := &bootstrap.Request{Suite: archivedSuite, Variant: "minbase", Include: []string{keyringPackage}}
+	p, err := bootstrap.NewPlan(ctx, req, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +122,9 @@ func TestCreateArchived(t *testing.T) {
 		t.Errorf("the root's apt settings do not turn the Valid-Until check off:\n%s", conf)
 	}
 
-	// apt in the root, against the same archive, without the lists
-	// debootstrap left there, so that it fetches and checks the Release
-	// file anew, in a throw-away session. It trusts the test key
-	// as a real squeeze root trusts the archive's key from its own
-	// debian-archive-keyring package.
+	// apt in the root, against the same archive, in a throw-away
+	// session, without the lists debootstrap left there, so that it
+	// fetches and checks the Release file anew.
 	update := func(t *testing.T, extra ...string) (int, string) {
 		t.Helper()
 		var out bytes.Buffer
@@ -132,9 +133,7 @@ func TestCreateArchived(t *testing.T) {
 			Args:     args,
 			Network:  true,
 			Confined: true,
-			Mounts: []sandbox.Mount{{Type: sandbox.TypeBind, Source: fx.Keyring, Target: "/etc/apt/trusted.gpg.d/pkgbox-test.gpg",
-				Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev}},
-			Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out},
+			Stdio:    sandbox.Stdio{Stdout: &out, Stderr: &out},
 		})
 		if err != nil {
 			t.Fatalf("apt-get update in the root: %v", err)
@@ -158,6 +157,37 @@ func TestCreateArchived(t *testing.T) {
 		}
 		if !strings.Contains(out, "expired") {
 			t.Errorf("apt-get update with the Valid-Until check failed, but not for the expiry:\n%s", out)
+		}
+	})
+	// pkgbox update: apt-get update and dist-upgrade in the root itself.
+	t.Run("update", func(t *testing.T) {
+		var log bytes.Buffer
+		if _, err := bootstrap.Update(ctx, s, archivedSuite, bootstrap.UpdateOptions{Log: &log}); err != nil {
+			t.Fatalf("update %s: %v\n%s", archivedSuite, err, log.String())
+		}
+	})
+	// A second create of the same plan starts from the image the first
+	// one kept and upgrades it with apt in the root, whose settings must
+	// be the archived suite's by then.
+	t.Run("create-from-image", func(t *testing.T) {
+		again := *p
+		again.Name = archivedSuite + "-again"
+		ev := &events{}
+		var log bytes.Buffer
+		start := time.Now()
+		if _, err := bootstrap.Create(ctx, s, &again, bootstrap.CreateOptions{Progress: ev.add, Log: &log}); err != nil {
+			t.Fatalf("create %s from the image: %v\n%s", again.Name, err, log.String())
+		}
+		t.Logf("create from the image took %v", time.Since(start).Round(time.Second))
+		reused := false
+		for _, e := range ev.all {
+			reused = reused || strings.HasPrefix(e.Text, "reusing the bootstrap")
+		}
+		if !reused {
+			t.Errorf("the second create did not start from the image")
+		}
+		if want := "Get:1 " + mirror + " " + archivedSuite + " InRelease"; !strings.Contains(log.String(), want) && !strings.Contains(log.String(), "Hit:1 "+mirror) {
+			t.Errorf("the upgrade did not ask the test archive:\n%s", log.String())
 		}
 	})
 }
