@@ -49,15 +49,20 @@ type Host struct {
 	Arch string
 	// ArchTest is the path of arch-test, or "" when it is not installed.
 	ArchTest string
+	// ArchiveKeyring is the keyring archived suites are checked with when
+	// the user names none: RemovedKeysKeyring on a real host ("" means that
+	// too); a test's own key for a test archive.
+	ArchiveKeyring string
 }
 
 // DefaultHost describes this machine.
 func DefaultHost() *Host {
 	h := &Host{
-		AptDir:     "/etc/apt",
-		ScriptsDir: "/usr/share/debootstrap/scripts",
-		BinfmtDir:  "/proc/sys/fs/binfmt_misc",
-		Arch:       HostArch(),
+		AptDir:         "/etc/apt",
+		ScriptsDir:     "/usr/share/debootstrap/scripts",
+		BinfmtDir:      "/proc/sys/fs/binfmt_misc",
+		Arch:           HostArch(),
+		ArchiveKeyring: RemovedKeysKeyring,
 	}
 	if p, err := exec.LookPath("arch-test"); err == nil {
 		h.ArchTest = p
@@ -169,7 +174,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 	}
 	p.Include = req.Include
 
-	if err := p.chooseKeyring(req); err != nil {
+	if err := p.chooseKeyring(req, h.ArchiveKeyring); err != nil {
 		return nil, err
 	}
 
@@ -193,9 +198,10 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 	return p, nil
 }
 
-// chooseKeyring sets the keyring: the user's, else the removed-keys keyring
-// for archived suites, else debootstrap's own choice for the suite.
-func (p *Plan) chooseKeyring(req *Request) error {
+// chooseKeyring sets the keyring: the user's, else archiveKeyring (the
+// removed-keys keyring) for archived suites, else debootstrap's own choice
+// for the suite.
+func (p *Plan) chooseKeyring(req *Request, archiveKeyring string) error {
 	switch {
 	case req.NoCheckGPG && req.Keyring != "":
 		return errors.New("--keyring and --no-check-gpg contradict each other")
@@ -205,7 +211,10 @@ func (p *Plan) chooseKeyring(req *Request) error {
 	case req.Keyring != "":
 		p.Keyring = req.Keyring
 	case p.Archived:
-		p.Keyring = RemovedKeysKeyring
+		p.Keyring = archiveKeyring
+		if p.Keyring == "" {
+			p.Keyring = RemovedKeysKeyring
+		}
 	default:
 		return nil
 	}

@@ -138,6 +138,38 @@ func TestNewPlanArchived(t *testing.T) {
 	}
 }
 
+// TestNewPlanArchiveKeyring: Host.ArchiveKeyring replaces the removed-keys
+// keyring for archived suites only, and --keyring still wins over it.
+func TestNewPlanArchiveKeyring(t *testing.T) {
+	h := testHost()
+	h.ArchiveKeyring = filepath.Join("testdata", "keyring.gpg")
+	other := filepath.Join(t.TempDir(), "other.gpg")
+	if err := os.WriteFile(other, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{Suite: "squeeze"}, h.ArchiveKeyring},
+		{Request{Suite: "squeeze", Keyring: other}, other},
+		{Request{Suite: "bookworm"}, ""},
+	} {
+		p, err := NewPlan(context.Background(), &tt.req, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Keyring != tt.want {
+			t.Errorf("%+v: keyring %q, want %q", tt.req, p.Keyring, tt.want)
+		}
+	}
+	h.ArchiveKeyring = filepath.Join("testdata", "missing.gpg")
+	var ke *KeyringError
+	if _, err := NewPlan(context.Background(), &Request{Suite: "squeeze"}, h); !errors.As(err, &ke) || ke.Path != h.ArchiveKeyring {
+		t.Errorf("missing archive keyring: %v, want a KeyringError for it", err)
+	}
+}
+
 func TestNewPlanErrors(t *testing.T) {
 	noBinfmt := testHost()
 	noBinfmt.BinfmtDir = filepath.Join("testdata", "nobinfmt")
