@@ -212,6 +212,12 @@ const archivedAptConf = `// The suite is archived: its Release file's Valid-Unti
 Acquire::Check-Valid-Until "false";
 `
 
+// noValidUntilAptConf is added where the user asked for it (pkgbox create
+// --no-check-valid-until): a snapshot or frozen copy of testing or sid.
+const noValidUntilAptConf = `// pkgbox create --no-check-valid-until: the mirror's Release files may have expired.
+Acquire::Check-Valid-Until "false";
+`
+
 // policyRCD keeps package installs in the root from starting services
 // (invoke-rc.d asks it; 101 means "action forbidden").
 const policyRCD = `#!/bin/sh
@@ -231,8 +237,11 @@ func finishRoot(ctx context.Context, s *store.Store, dir string, p *Plan, log io
 	}
 	defer fs.Close()
 	conf := aptConf
-	if p.Archived {
+	switch {
+	case p.Archived:
 		conf += archivedAptConf
+	case p.NoCheckValidUntil:
+		conf += noValidUntilAptConf
 	}
 	if err := fs.WriteFile("/etc/apt/apt.conf.d/90pkgbox", []byte(conf), 0o644, 0, 0); err != nil {
 		return err

@@ -34,6 +34,10 @@ type Request struct {
 	Keyring string
 	// NoCheckGPG skips the Release signature check; only ever by request.
 	NoCheckGPG bool
+	// NoCheckValidUntil makes the root's apt accept a Release file whose
+	// Valid-Until has passed: a snapshot or a frozen copy of a suite that
+	// carries one (testing, sid). Archived suites always get it.
+	NoCheckValidUntil bool
 }
 
 // Host is what pkgbox reads from the machine to plan a create. Tests point
@@ -92,6 +96,8 @@ type Plan struct {
 	// Keyring is "" for debootstrap's choice.
 	Keyring    string
 	NoCheckGPG bool
+	// NoCheckValidUntil: see Request.
+	NoCheckValidUntil bool
 	// Notes are things the user should be told before the work starts.
 	Notes []string
 }
@@ -111,7 +117,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 	if req.Suite == "" {
 		return nil, errors.New("no suite given")
 	}
-	p := &Plan{Arch: req.Arch, Variant: req.Variant, NoCheckGPG: req.NoCheckGPG}
+	p := &Plan{Arch: req.Arch, Variant: req.Variant, NoCheckGPG: req.NoCheckGPG, NoCheckValidUntil: req.NoCheckValidUntil}
 	suite, known := LookupSuite(req.Suite)
 	switch {
 	case known:

@@ -26,6 +26,7 @@ func (o *createOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.req.Mirror, "mirror", "", "mirror URL (default the host's apt sources for the suite, else debootstrap's default)")
 	f.StringVar(&o.req.Keyring, "keyring", "", "keyring to check the Release file with")
 	f.BoolVar(&o.req.NoCheckGPG, "no-check-gpg", false, "do not check the Release file's signature")
+	f.BoolVar(&o.req.NoCheckValidUntil, "no-check-valid-until", false, "let the root's apt accept expired Release files (a snapshot or a frozen copy of testing or sid)")
 	f.BoolVar(&o.fresh, "fresh", false, "run debootstrap even when the cache holds a recent bootstrap of the same suite, variant and mirror")
 }
 
