@@ -1,0 +1,428 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pkgbox/internal/testenv"
+	"pkgbox/sandbox"
+	"pkgbox/session"
+)
+
+// Issue 11, finding 3: `--network`, a build's dependency install, update
+// and create ran in the host's network namespace, where a 127.0.0.1-only
+// service of the host answered and a packet socket saw the host's traffic.
+// Now such a sandbox gets a namespace of its own, linked to the world by
+// pasta: the mirror is reachable, the host is not.
+
+// probeScript is what the sandbox runs: it reports its network namespace and
+// interfaces, tries every "ADDR PORT" target of $TARGETS (all must fail),
+// sniffs with a packet socket for $MARKER (sent by the host all along) while
+// sending a marker of its own (which it must see: the sniffer works), and
+// runs apt-get update against the root's mirror.
+const probeScript = `
+echo "ns $(readlink /proc/self/ns/net)"
+echo "ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')"
+perl -MIO::Socket::IP -e '
+  for my $t (split /,/, $ENV{TARGETS}) {
+    my ($a, $p) = split / /, $t;
+    my $s = IO::Socket::IP->new(PeerHost => $a, PeerPort => $p, Timeout => 1);
+    print(($s ? "OPEN" : "closed"), " $a $p\n");
+  }'
+perl -MIO::Socket::INET -e '
+  # AF_PACKET, SOCK_RAW, htons(ETH_P_ALL): every frame of every interface
+  # the sandbox can see.
+  if (!socket(my $s, 17, 3, 768)) { print "sniff socket failed: $!\n"; exit 0 }
+  else {
+    my $u = IO::Socket::INET->new(Proto => "udp", PeerAddr => "127.0.0.1", PeerPort => 9);
+    my ($host, $own) = (0, 0);
+    my $end = time + 2;
+    while (time < $end) {
+      $u->send("inside-$ENV{MARKER}") if $u;
+      my $rin = ""; vec($rin, fileno($s), 1) = 1;
+      next unless select(my $rout = $rin, undef, undef, 0.1);
+      recv($s, my $buf, 65536, 0);
+      $own++ if index($buf, "inside-$ENV{MARKER}") >= 0;
+      $host++ if index($buf, "host-$ENV{MARKER}") >= 0;
+    }
+    print "sniff host=$host own=$own\n";
+  }'
+if apt-get update -q >/tmp/apt.log 2>&1; then echo "mirror ok"; else echo "mirror FAILED"; tail -5 /tmp/apt.log; fi
+`
+
+// hostSide is what the host offers the sandbox: listeners on every address
+// of the host (loopback and the default route's interface), counting every
+// connection that reaches them, and a stream of marker datagrams.
+type hostSide struct {
+	targets []string // "ADDR PORT"
+	marker  string
+	mu      sync.Mutex
+	hits    []string
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newHostSide(t *testing.T) *hostSide {
+	t.Helper()
+	h := &hostSide{marker: fmt.Sprintf("pkgbox-%d-%d", os.Getpid(), time.Now().UnixNano()), stop: make(chan struct{})}
+	addrs := hostAddrs(t)
+	gw := defaultGateway(t)
+	var ports []int
+	listen := func(network, addr string) {
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			t.Logf("listen %s: %v (skipped)", addr, err)
+			return
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		ports = append(ports, port)
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				h.mu.Lock()
+				h.hits = append(h.hits, fmt.Sprintf("%s from %s", l.Addr(), c.RemoteAddr()))
+				h.mu.Unlock()
+				c.Close()
+			}
+		}()
+		go func() { <-h.stop; l.Close() }()
+	}
+	// A service on one address only, as a 127.0.0.1-only one is, and one on
+	// every address.
+	for _, a := range addrs {
+		listen("tcp", net.JoinHostPort(a.String(), "0"))
+	}
+	listen("tcp", ":0")
+	for _, a := range append(addrs, gw...) {
+		for _, p := range ports {
+			h.targets = append(h.targets, fmt.Sprintf("%s %d", a, p))
+		}
+	}
+	// Host traffic a sniffer in the host's namespace would see.
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		var conns []net.Conn
+		for _, a := range addrs {
+			if c, err := net.Dial("udp", net.JoinHostPort(a.String(), "9")); err == nil {
+				conns = append(conns, c)
+			}
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stop:
+				for _, c := range conns {
+					c.Close()
+				}
+				return
+			case <-tick.C:
+				for _, c := range conns {
+					_, _ = c.Write([]byte("host-" + h.marker))
+				}
+			}
+		}
+	}()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *hostSide) close() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+	}
+	h.wg.Wait()
+}
+
+// env is the probe script's environment.
+func (h *hostSide) env() []string {
+	return []string{"TARGETS=" + strings.Join(h.targets, ","), "MARKER=" + h.marker}
+}
+
+// check judges the probe script's output.
+func (h *hostSide) check(t *testing.T, out string, wantOwnSniff bool) {
+	t.Helper()
+	hostNS, _ := os.Readlink("/proc/self/ns/net")
+	if !strings.Contains(out, "ns net:[") || strings.Contains(out, "ns "+hostNS+"\n") {
+		t.Errorf("the sandbox is in the host's network namespace %s", hostNS)
+	}
+	if i := strings.Index(out, "ifaces "); i < 0 {
+		t.Errorf("no interface list")
+	} else if f := strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[1:]; len(f) != 2 {
+		t.Errorf("interfaces inside: %v, want lo and pasta's one", f)
+	}
+	for _, target := range h.targets {
+		if strings.Contains(out, "OPEN "+target+"\n") {
+			t.Errorf("the sandbox reached the host's listener at %s", target)
+		} else if !strings.Contains(out, "closed "+target+"\n") {
+			t.Errorf("no probe of %s", target)
+		}
+	}
+	h.mu.Lock()
+	for _, hit := range h.hits {
+		t.Errorf("host listener reached: %s", hit)
+	}
+	h.mu.Unlock()
+	switch {
+	case strings.Contains(out, "sniff socket failed"):
+		if wantOwnSniff {
+			t.Errorf("a root payload could not open a packet socket; the test cannot tell what it would see")
+		}
+	case strings.Contains(out, "sniff host=0 "):
+		if wantOwnSniff && strings.Contains(out, " own=0\n") {
+			t.Errorf("the packet socket saw not even the sandbox's own traffic: the sniffer does not work")
+		}
+	default:
+		t.Errorf("a packet socket in the sandbox saw the host's traffic")
+	}
+	if !strings.Contains(out, "mirror ok") {
+		t.Errorf("the mirror is not reachable from the sandbox")
+	}
+	if t.Failed() {
+		t.Logf("targets %v\noutput:\n%s", h.targets, out)
+	}
+}
+
+// hostAddrs are the host's own addresses, loopback included; IPv6
+// link-local ones need a zone and are left out.
+func hostAddrs(t *testing.T) []netip.Addr {
+	t.Helper()
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []netip.Addr
+	for _, ia := range ifaddrs {
+		p, err := netip.ParsePrefix(ia.String())
+		if err != nil || p.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		out = append(out, p.Addr())
+	}
+	return out
+}
+
+// defaultGateway is the IPv4 default route's gateway, which pasta maps to
+// the host's loopback unless told not to.
+func defaultGateway(t *testing.T) []netip.Addr {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != "00000000" {
+			continue
+		}
+		b, err := hex.DecodeString(f[2])
+		if err != nil || len(b) != 4 {
+			continue
+		}
+		// /proc/net/route prints the address as a little-endian word.
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[3], b[2], b[1], b[0]})}
+	}
+	return nil
+}
+
+// pkgbox is a pkgbox command on the shared test store.
+func pkgbox(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(self, args...)
+	c.Env = append(os.Environ(), cliEnv+"=1", "PKGBOX_STORE="+testenv.StoreDir())
+	return c
+}
+
+// TestRunNetworkIsNotTheHosts runs `pkgbox run --network` on the shared
+// root, as root with every capability (run does not confine).
+func TestRunNetworkIsNotTheHosts(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	testenv.SharedRoot(t)
+	h := newHostSide(t)
+	args := []string{"run", testenv.RootName, "--network"}
+	for _, e := range h.env() {
+		args = append(args, "--env", e)
+	}
+	c := pkgbox(t, append(args, "--", "/bin/sh", "-c", probeScript)...)
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkgbox run: %v\n%s", err, out)
+	}
+	h.close()
+	h.check(t, string(out), true)
+}
+
+// TestDependencyInstallNetworkIsNotTheHosts runs the probe as a build's
+// dependency install runs apt: a session command with the network, as root,
+// confined.
+func TestDependencyInstallNetworkIsNotTheHosts(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	s, _ := testenv.SharedRoot(t)
+	h := newHostSide(t)
+	ctx := context.Background()
+	sess, err := session.Open(ctx, &session.Options{Store: s, Root: testenv.RootName, Profile: "buildd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var out bytes.Buffer
+	res, err := sess.Run(ctx, &session.Command{
+		Args: []string{"/bin/sh", "-c", probeScript}, Network: true, Confined: true,
+		Env:   append(h.env(), "DEBIAN_FRONTEND=noninteractive"),
+		Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d:\n%s", res.ExitCode, out.String())
+	}
+	h.close()
+	h.check(t, out.String(), false)
+}
+
+// pastaChildren lists the pasta processes whose parent is pid.
+func pastaChildren(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		data, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// "PID (COMM) STATE PPID ...": COMM may hold spaces; cut after ')'.
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 2 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+		cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(st), "cmdline"))
+		if exe, _, _ := bytes.Cut(cmdline, []byte{0}); filepath.Base(string(exe)) == "pasta" {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// alive says whether pid is a process that has not ended (a zombie has).
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// TestPastaDiesWithTheSandbox: no pasta is left after a run, after a
+// failing run, or after pkgbox itself is killed with SIGKILL.
+func TestPastaDiesWithTheSandbox(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	testenv.SharedRoot(t)
+	for _, tc := range []struct {
+		name   string
+		script string
+		kill   bool
+		exit   int
+	}{
+		{"run", "sleep 1", false, 0},
+		{"failing run", "sleep 1; exit 3", false, 3},
+		{"SIGKILL of pkgbox", "sleep 60", true, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/sh", "-c", tc.script)
+			var out bytes.Buffer
+			c.Stdout, c.Stderr = &out, &out
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- c.Wait() }()
+			// pasta runs from before the payload starts until it ends.
+			var pastas []int
+			for deadline := time.Now().Add(10 * time.Second); len(pastas) == 0 && time.Now().Before(deadline); {
+				pastas = pastaChildren(c.Process.Pid)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if len(pastas) != 1 {
+				t.Errorf("pasta processes of pkgbox: %v, want one", pastas)
+			}
+			if tc.kill {
+				_ = c.Process.Kill()
+			}
+			err := <-done
+			var ee *exec.ExitError
+			switch {
+			case tc.kill:
+			case tc.exit == 0 && err != nil, tc.exit != 0 && (!errors.As(err, &ee) || ee.ExitCode() != tc.exit):
+				t.Errorf("pkgbox run: %v, want exit %d\n%s", err, tc.exit, out.String())
+			}
+			// After SIGKILL, Pdeathsig kills pasta at once; give the host's
+			// reaper a moment.
+			for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				var left []int
+				for _, p := range pastas {
+					if alive(p) {
+						left = append(left, p)
+					}
+				}
+				if len(left) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("pasta %v outlived the sandbox", left)
+				}
+			}
+			if tc.kill {
+				// The session the killed pkgbox left behind.
+				_ = pkgbox(t, "gc").Run()
+			}
+		})
+	}
+}
+
+// TestNetworkWithoutPasta: no pasta, no network, and a clear error; never
+// the host's namespace instead.
+func TestNetworkWithoutPasta(t *testing.T) {
+	testenv.Require(t, testenv.Root)
+	testenv.SharedRoot(t)
+	c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/true")
+	c.Env = append(c.Env, "PATH="+t.TempDir())
+	out, err := c.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("pkgbox run --network without pasta: %v, want exit 1\n%s", err, out)
+	}
+	for _, want := range []string{"network: pasta is not installed; apt-get install passt", "hint: "} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
