@@ -32,7 +32,8 @@ import (
 // interfaces, tries every "ADDR PORT" target of $TARGETS (all must fail),
 // sniffs with a packet socket for $MARKER (sent by the host all along) while
 // sending a marker of its own (which it must see: the sniffer works), and
-// runs apt-get update against the root's mirror.
+// listens on $INPORT (which the host must not reach), and runs apt-get
+// update against the root's mirror.
 const probeScript = `
 echo "ns $(readlink /proc/self/ns/net)"
 echo "ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')"
@@ -60,6 +61,11 @@ perl -MIO::Socket::INET -e '
     }
     print "sniff host=$host own=$own\n";
   }'
+perl -MIO::Socket::INET -e '
+  # pasta checks every second what the namespace listens on.
+  my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => "0.0.0.0", LocalPort => $ENV{INPORT}, ReuseAddr => 1)
+    or die "listen: $!";
+  sleep 3; print "listened on $ENV{INPORT}\n";'
 if apt-get update -q >/tmp/apt.log 2>&1; then echo "mirror ok"; else echo "mirror FAILED"; tail -5 /tmp/apt.log; fi
 `
 
@@ -69,6 +75,7 @@ if apt-get update -q >/tmp/apt.log 2>&1; then echo "mirror ok"; else echo "mirro
 type hostSide struct {
 	targets []string // "ADDR PORT"
 	marker  string
+	inPort  int // where the sandbox listens
 	mu      sync.Mutex
 	hits    []string
 	stop    chan struct{}
@@ -98,7 +105,7 @@ func newHostSide(t *testing.T) *hostSide {
 					return
 				}
 				h.mu.Lock()
-				h.hits = append(h.hits, fmt.Sprintf("%s from %s", l.Addr(), c.RemoteAddr()))
+				h.hits = append(h.hits, fmt.Sprintf("host listener %s, from %s", l.Addr(), c.RemoteAddr()))
 				h.mu.Unlock()
 				c.Close()
 			}
@@ -116,6 +123,34 @@ func newHostSide(t *testing.T) *hostSide {
 			h.targets = append(h.targets, fmt.Sprintf("%s %d", a, p))
 		}
 	}
+	// A port free on the host, for the sandbox to listen on: the host
+	// keeps trying to reach it on each of its addresses.
+	free, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.inPort = free.Addr().(*net.TCPAddr).Port
+	free.Close()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		for {
+			for _, a := range addrs {
+				target := net.JoinHostPort(a.String(), strconv.Itoa(h.inPort))
+				if c, err := net.DialTimeout("tcp", target, 200*time.Millisecond); err == nil {
+					c.Close()
+					h.mu.Lock()
+					h.hits = append(h.hits, "the host reached the sandbox's listener at "+target)
+					h.mu.Unlock()
+				}
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
 	// Host traffic a sniffer in the host's namespace would see.
 	h.wg.Add(1)
 	go func() {
@@ -157,7 +192,7 @@ func (h *hostSide) close() {
 
 // env is the probe script's environment.
 func (h *hostSide) env() []string {
-	return []string{"TARGETS=" + strings.Join(h.targets, ","), "MARKER=" + h.marker}
+	return []string{"TARGETS=" + strings.Join(h.targets, ","), "MARKER=" + h.marker, "INPORT=" + strconv.Itoa(h.inPort)}
 }
 
 // check judges the probe script's output.
@@ -181,7 +216,7 @@ func (h *hostSide) check(t *testing.T, out string, wantOwnSniff bool) {
 	}
 	h.mu.Lock()
 	for _, hit := range h.hits {
-		t.Errorf("host listener reached: %s", hit)
+		t.Errorf("reached: %s", hit)
 	}
 	h.mu.Unlock()
 	switch {
@@ -195,6 +230,9 @@ func (h *hostSide) check(t *testing.T, out string, wantOwnSniff bool) {
 		}
 	default:
 		t.Errorf("a packet socket in the sandbox saw the host's traffic")
+	}
+	if !strings.Contains(out, fmt.Sprintf("listened on %d\n", h.inPort)) {
+		t.Errorf("the sandbox did not listen on %d", h.inPort)
 	}
 	if !strings.Contains(out, "mirror ok") {
 		t.Errorf("the mirror is not reachable from the sandbox")
