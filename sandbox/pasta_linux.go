@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -180,6 +181,10 @@ func startPasta(ctx context.Context, bin string, pid int) (_ *pasta, retErr erro
 	}
 	if err != nil {
 		p.stop()
+		if errors.Is(err, io.EOF) {
+			// pasta closed its stdout without a word: it exited.
+			err = fmt.Errorf("pasta ended before the namespace was ready (%s)", p.cmd.ProcessState)
+		}
 		return nil, p.failure(err)
 	}
 	return p, nil
@@ -190,9 +195,9 @@ func startPasta(ctx context.Context, bin string, pid int) (_ *pasta, retErr erro
 func (p *pasta) failure(err error) error {
 	msg := strings.TrimSpace(p.stderr.String())
 	if msg != "" {
-		return fmt.Errorf("network: set up the sandbox's network with pasta: %w: %s", err, msg)
+		return fmt.Errorf("network: set up the sandbox's network: %w: pasta said: %s", err, msg)
 	}
-	return fmt.Errorf("network: set up the sandbox's network with pasta: %w", err)
+	return fmt.Errorf("network: set up the sandbox's network: %w", err)
 }
 
 // stop kills pasta and waits for it. The sandbox is over (or never

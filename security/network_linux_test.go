@@ -464,3 +464,26 @@ func TestNetworkWithoutPasta(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkPastaFails: a pasta that cannot set the namespace up stops the
+// sandbox before the init even has its configuration, with what pasta said.
+func TestNetworkPastaFails(t *testing.T) {
+	testenv.Require(t, testenv.Root)
+	testenv.SharedRoot(t)
+	dir := t.TempDir()
+	fake := "#!/bin/sh\necho \"Couldn't open network namespace (fake)\" >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "pasta"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/true")
+	c.Env = append(c.Env, "PATH="+dir+":/usr/sbin:/usr/bin:/sbin:/bin")
+	out, err := c.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("pkgbox run --network with a failing pasta: %v, want exit 1\n%s", err, out)
+	}
+	want := "pkgbox: network: set up the sandbox's network: pasta ended before the namespace was ready (exit status 1): pasta said: Couldn't open network namespace (fake)"
+	if !bytes.Contains(out, []byte(want)) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
