@@ -83,11 +83,32 @@ func mountResolvConf(root *os.File, content string) error {
 	if err != nil {
 		return err
 	}
-	// A bind of one file of a detached tmpfs: nothing of it is ever
-	// attached anywhere else.
-	src, err := unix.OpenTree(mnt, "resolv.conf", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	// Older kernels (bookworm's 6.1 among them) bind nothing of a mount
+	// that is not attached in the caller's namespace: attach the tmpfs for
+	// a moment over the sandbox's /dev, bind the file from there, and
+	// detach it again. Only the init lives in the sandbox yet, so nothing
+	// sees /dev covered, and stacking a mount writes nothing to what it
+	// covers.
+	dev, err := realDir(root, "/dev")
 	if err != nil {
-		return fmt.Errorf("bind the new file (the kernel may be too old to bind from a detached mount): %w", err)
+		return err
+	}
+	err = unix.MoveMount(mnt, "", int(dev.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	dev.Close()
+	if err != nil {
+		return err
+	}
+	src, err := unix.OpenTree(mnt, "resolv.conf", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	// mnt names the tmpfs's own root: this detaches exactly it, whatever
+	// else is mounted on /dev.
+	if uerr := unix.Unmount(fmt.Sprintf("/proc/self/fd/%d", mnt), unix.MNT_DETACH); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		if src >= 0 {
+			unix.Close(src)
+		}
+		return err
 	}
 	defer unix.Close(src)
 	if err := unix.MountSetattr(src, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
