@@ -195,14 +195,14 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if spec.Network {
 		// The init waits for its configuration: its payload starts only
 		// once pasta has configured the namespace.
-		net, err := startPasta(ctx, pastaBin, cmd.Process.Pid)
+		link, err := startPasta(ctx, pastaBin, cmd.Process.Pid)
 		if err != nil {
 			cmd.Process.Kill()
 			<-waited
 			return nil, err
 		}
-		defer net.stop()
-		cfg.DNSForward = net.dnsForward
+		defer link.stop()
+		cfg.DNSForward = link.dnsForward
 	}
 	for _, f := range closeAfterStart {
 		f.Close()
