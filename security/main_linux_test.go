@@ -1,3 +1,4 @@
+// Package security holds tests of what a sandbox can reach of the host.
 package security
 
 import (
