@@ -20,7 +20,9 @@ path to any directory holding a Debian root). The command's exit status
 becomes pkgbox's; a command killed by signal S gives 128+S.
 
 Changes are thrown away unless --write. The network is off (only lo)
-unless --network.`,
+unless --network, which links the sandbox's own network namespace to the
+world through pasta (package passt): the host's own services, on its
+loopback or its addresses, stay out of reach.`,
 		Example: `  pkgbox run bookworm -- apt-cache policy dpkg
   pkgbox run ./chroot --network -- apt-get update`,
 		Args: cobra.MinimumNArgs(1),

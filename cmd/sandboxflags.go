@@ -30,7 +30,7 @@ func (o *sandboxOptions) addFlags(c *cobra.Command) {
 	f.StringVarP(&o.profile, "profile", "p", "default", "profile whose fstab the sandbox mounts (see `pkgbox profiles`)")
 	f.StringVarP(&o.fstab, "fstab", "f", "", "fstab file to mount instead of a profile (jchroot's flag)")
 	f.BoolVar(&o.write, "write", false, "work on the root itself, keeping changes (holds the root's exclusive lock)")
-	f.BoolVar(&o.network, "network", false, "keep the host's network (default: only lo)")
+	f.BoolVar(&o.network, "network", false, "network through pasta, in the sandbox's own namespace (default: only lo)")
 	f.StringVarP(&o.hostname, "hostname", "n", "", "host name inside the sandbox (default pkgbox-ROOT)")
 	f.StringVarP(&o.user, "user", "u", "", "user of the root to run as, name or uid (default root)")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (repeatable)")

@@ -55,6 +55,10 @@ func initMain() {
 		if err := loopbackUp(); err != nil {
 			fail(err)
 		}
+	} else if cfg.DNSForward {
+		if err := useDNSForwarder(); err != nil {
+			fail(err)
+		}
 	}
 	// Nothing the init holds may leak into the payload: the life pipe, the
 	// status pipe, locks. Go opens its own files close-on-exec; the

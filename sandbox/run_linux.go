@@ -38,6 +38,9 @@ type initConfig struct {
 	ConsoleFD int           `json:"console_fd,omitempty"`
 	HoldFDs   []int         `json:"hold_fds,omitempty"`
 	Winsize   *unix.Winsize `json:"winsize,omitempty"`
+	// DNSForward: point the sandbox's loopback resolvers at pasta's DNS
+	// forwarder (see useDNSForwarder).
+	DNSForward bool `json:"dns_forward,omitempty"`
 }
 
 // initStatus is one message from the init.
@@ -131,9 +134,14 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if !spec.TTY {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 	}
-	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
-	if !spec.Network {
-		flags |= unix.CLONE_NEWNET
+	// A network namespace of its own in every case: with the network,
+	// pasta links it to the world (pasta_linux.go), never the host's own.
+	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET
+	var pastaBin string
+	if spec.Network {
+		if pastaBin, err = lookPasta(); err != nil {
+			return nil, err
+		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: uintptr(flags),
@@ -183,6 +191,18 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 			<-waited
 			return nil, err
 		}
+	}
+	if spec.Network {
+		// The init waits for its configuration: its payload starts only
+		// once pasta has configured the namespace.
+		link, err := startPasta(ctx, pastaBin, cmd.Process.Pid)
+		if err != nil {
+			cmd.Process.Kill()
+			<-waited
+			return nil, err
+		}
+		defer link.stop()
+		cfg.DNSForward = link.dnsForward
 	}
 	for _, f := range closeAfterStart {
 		f.Close()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,14 +193,17 @@ perl -MIO::Socket::INET -e '
 		t.Errorf("/proc shows %d processes, want only the sandbox's few:\n%s", procs, out)
 	}
 
-	spec, _ = session(t, "/bin/sh", "-c", `tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' '`)
+	// With the network: a namespace of its own all the same (issue 11), with
+	// lo and pasta's one interface, never the host's namespace.
+	spec, _ = session(t, "/bin/sh", "-c", `echo ns $(readlink /proc/self/ns/net); echo ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')`)
 	spec.Network = true
 	out, _ = run(t, spec)
-	hostDev, _ := os.ReadFile("/proc/net/dev")
-	for _, line := range strings.Split(string(hostDev), "\n")[2:] {
-		if name, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(out, strings.TrimSpace(name)+" ") {
-			t.Errorf("with the network on, interface %q is missing inside: %q", strings.TrimSpace(name), out)
-		}
+	hostNS, _ := os.Readlink("/proc/self/ns/net")
+	if !strings.Contains(out, "ns net:[") || strings.Contains(out, "ns "+hostNS+"\n") {
+		t.Errorf("with the network on, the sandbox is in the host's network namespace %s:\n%s", hostNS, out)
+	}
+	if f := strings.Fields(out[strings.Index(out, "ifaces"):]); len(f) != 3 || !slices.Contains(f, "lo") {
+		t.Errorf("with the network on, want lo and pasta's interface only: %q", out)
 	}
 }
 

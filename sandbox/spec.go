@@ -1,6 +1,7 @@
 // Package sandbox runs a command in a Debian root (or any root directory) in
-// fresh PID, mount, UTS, IPC and, unless asked otherwise, network namespaces,
-// and guarantees that nothing it started or mounted outlives it.
+// fresh PID, mount, UTS, IPC and network namespaces (the last linked to the
+// world by pasta when asked), and guarantees that nothing it started or
+// mounted outlives it.
 //
 // The parent re-executes its own binary as the sandbox's init (see Init); the
 // init is PID 1 of the new PID namespace, builds the mount tree in its own
@@ -28,7 +29,9 @@ type Spec struct {
 	Mounts []Mount `json:"mounts,omitempty"`
 	// Hostname is the sandbox's host name.
 	Hostname string `json:"hostname"`
-	// Network keeps the host's network; otherwise the sandbox has only lo.
+	// Network links the sandbox's own network namespace to the world
+	// through pasta (package passt); otherwise the sandbox has only lo.
+	// Either way it never shares the host's network namespace.
 	Network bool `json:"network"`
 	// User runs the payload as this user of the root (name or numeric uid);
 	// empty means root.

@@ -1,0 +1,4 @@
+package sandbox
+
+// HostResolvConf lets tests give pasta's DNS decision another host file.
+var HostResolvConf = &hostResolvConf
