@@ -94,8 +94,8 @@ func initMain() {
 	// The bounding set is per thread, and the payload inherits the one of
 	// the thread that forks it: drop and start on one locked thread.
 	runtime.LockOSThread()
-	if spec.Confined {
-		if err := confine(); err != nil {
+	if !spec.Privileged {
+		if err := confine(cmd); err != nil {
 			fail(err)
 		}
 	}
