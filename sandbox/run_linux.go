@@ -143,13 +143,22 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		Setsid: true,
 	}
 
+	cgName := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
 	var cg *cgroup
 	if spec.Limits != (Limits{}) {
-		cg, err = newCgroup(fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1)), spec.Limits)
+		cg, err = newCgroup(cgName, spec.Limits)
 		if err != nil {
 			return nil, err
 		}
 		defer cg.remove()
+	}
+	// Best effort: where no device cgroup can be made, a confined payload
+	// still has no CAP_MKNOD and every mount but /dev is nodev.
+	var devs *deviceCgroup
+	if !spec.Privileged {
+		if devs, err = newDeviceCgroup(cgName); err == nil {
+			defer devs.remove()
+		}
 	}
 
 	// Forward signals from before the start, so none is lost in between.
@@ -183,6 +192,9 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 			<-waited
 			return nil, err
 		}
+	}
+	if devs != nil {
+		_ = devs.add(cmd.Process.Pid) // best effort, as above
 	}
 	for _, f := range closeAfterStart {
 		f.Close()
