@@ -21,7 +21,7 @@ import (
 func initMain() {
 	status := os.NewFile(fdStatus, "status")
 	fail := func(err error) {
-		_ = json.NewEncoder(status).Encode(initStatus{Error: err.Error()})
+		_ = json.NewEncoder(status).Encode(statusOf(err))
 		os.Exit(1)
 	}
 

@@ -46,11 +46,7 @@ func setupRoot(spec *Spec) error {
 	}
 	for _, m := range spec.Mounts {
 		if err := mountOne(root, m); err != nil {
-			where := ""
-			if m.Origin != "" {
-				where = " (" + m.Origin + ")"
-			}
-			return fmt.Errorf("mount %s on %q%s: %w", m.Type, m.Target, where, err)
+			return &MountError{Op: "mount " + m.Type, Target: m.Target, Origin: m.Origin, Err: err}
 		}
 	}
 	return pivot(root)
@@ -97,11 +93,11 @@ func mountRoot(spec *Spec) (string, error) {
 	// finding 2: the overlay was mounted without it).
 	mnt, err := newFS("overlay", "pkgbox", data, unix.MOUNT_ATTR_NODEV)
 	if err != nil {
-		return "", fmt.Errorf("mount overlay on %q: %w", spec.Root, err)
+		return "", &MountError{Op: "mount overlay", Target: spec.Root, Err: err}
 	}
 	defer unix.Close(mnt)
 	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, o.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return "", fmt.Errorf("mount overlay on %q: %w", o.Merged, err)
+		return "", &MountError{Op: "mount overlay", Target: o.Merged, Err: err}
 	}
 	return o.Merged, nil
 }

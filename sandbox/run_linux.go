@@ -44,16 +44,14 @@ type initConfig struct {
 type initStatus struct {
 	// Error is set when the sandbox could not be set up or the payload not started.
 	Error string `json:"error,omitempty"`
+	// Op, Target and Errno say which step failed and how (see SetupError).
+	Op     string `json:"op,omitempty"`
+	Target string `json:"target,omitempty"`
+	Errno  int    `json:"errno,omitempty"`
 	// Exit and Signal say how the payload ended.
 	Exit   *int `json:"exit,omitempty"`
 	Signal int  `json:"signal,omitempty"`
 }
-
-// SetupError is a failure to build the sandbox (a mount, the root, the
-// payload's start), as reported by the init.
-type SetupError struct{ Msg string }
-
-func (e *SetupError) Error() string { return e.Msg }
 
 // Run starts the sandbox described by spec, waits for its payload and
 // returns how it ended. SIGINT, SIGTERM, SIGHUP and SIGQUIT that reach pkgbox
@@ -301,7 +299,7 @@ func collect(statusR *os.File, cmd *exec.Cmd, waitErr error) (*Result, error) {
 		last = st
 	}
 	if last.Error != "" {
-		return nil, &SetupError{Msg: last.Error}
+		return nil, setupError(last)
 	}
 	if last.Exit != nil {
 		res := &Result{ExitCode: *last.Exit}
