@@ -25,7 +25,7 @@ var KillGrace = 10 * time.Second
 
 // File descriptors of the init, in the order Run passes them.
 const (
-	fdConfig = 3 // the initConfig, as JSON; EOF after it
+	fdConfig = 3 // the initConfig, as JSON; EOF once the init is in its cgroups
 	fdStatus = 4 // the init's messages to the parent, JSON lines
 	fdLife   = 5 // read end of a pipe whose write end only the parent holds
 	fdFirst  = 6 // then the console socket (TTY only), then Spec.Hold
@@ -191,9 +191,18 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 			return nil, err
 		}
 	}
-	if devs != nil {
-		_ = devs.add(cmd.Process.Pid) // best effort, as above
-	}
+	// The init joins the device cgroup while it builds the mount tree: a
+	// v1 migration waits for an RCU grace period (10 ms here), which would
+	// otherwise add to every entry. The init waits for EOF on its
+	// configuration pipe before it starts the payload, so the payload is
+	// always born inside.
+	placed := make(chan struct{})
+	go func() {
+		defer close(placed)
+		if devs != nil {
+			_ = devs.add(cmd.Process.Pid) // best effort, as above
+		}
+	}()
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
@@ -203,6 +212,7 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if err == nil {
 		_, err = configW.Write(data)
 	}
+	<-placed
 	configW.Close()
 	if err != nil {
 		cmd.Process.Kill()

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 // session makes an overlay session on the shared root and returns a spec
 // for it; the session is removed when the test ends.
-func session(t *testing.T, args ...string) (*sandbox.Spec, *store.Session) {
+func session(t testing.TB, args ...string) (*sandbox.Spec, *store.Session) {
 	t.Helper()
 	s, root := testenv.SharedRoot(t)
 	sess, err := s.NewSession("sandbox-test", root)

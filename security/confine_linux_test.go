@@ -2,6 +2,7 @@ package security_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -24,6 +25,7 @@ func TestRunConfinesRoot(t *testing.T) {
 	secret := fmt.Sprintf("pkgbox-secret-%d", unix.Getpid())
 	majmin := loopSecret(t, secret)
 	script := `grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
+grep :devices: /proc/self/cgroup
 ` + mknodScript(majmin) + `
 mount -o remount,rw,bind /proc/sys 2>/dev/null && echo remounted
 umount /proc/sys 2>/dev/null && echo unmounted
@@ -47,6 +49,11 @@ grep ' /proc/sys ' /proc/self/mountinfo | cut -d' ' -f6
 	}
 	if strings.Contains(out, "made ") {
 		t.Errorf("root inside made a device node (CAP_MKNOD is kept):\n%s", out)
+	}
+	// Where the machine has the v1 devices controller, the payload runs in
+	// a device cgroup of its own: the wall behind the dropped CAP_MKNOD.
+	if _, err := os.Stat("/sys/fs/cgroup/devices/devices.allow"); err == nil && !strings.Contains(out, ":devices:/pkgbox-") {
+		t.Errorf("the payload is not in a device cgroup of pkgbox's:\n%s", out)
 	}
 	for _, bad := range []string{"remounted", "unmounted"} {
 		if strings.Contains(out, bad+"\n") {
