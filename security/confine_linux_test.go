@@ -3,12 +3,15 @@ package security_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"pkgbox/internal/testenv"
+	"pkgbox/sandbox"
 )
 
 // confinedCapEff is the capability set of a confined root payload:
@@ -170,4 +173,28 @@ func procStatus(out string) map[string]string {
 		}
 	}
 	return m
+}
+
+// The filter covers the i386 system call table too: any process on an
+// x86_64 kernel can enter it through int 0x80, and i386 roots run there.
+// testdata/keyctl32.c, built here without a C library, calls keyctl
+// through int 0x80 and exits with the errno (0 on success).
+func TestKeyringUnreachableFromI386(t *testing.T) {
+	testenv.Require(t, testenv.Root)
+	bin := filepath.Join(t.TempDir(), "keyctl32")
+	out, err := exec.Command("gcc", "-m32", "-static", "-nostdlib", "-ffreestanding", "-fno-pie", "-no-pie", "-O2",
+		"-o", bin, "testdata/keyctl32.c").CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot build an i386 program here: %v: %s", err, out)
+	}
+	if err := exec.Command(bin).Run(); err != nil {
+		t.Skipf("this kernel runs no i386 programs: %v", err)
+	}
+	mounts := []sandbox.Mount{{Type: sandbox.TypeBind, Source: bin, Target: "/usr/local/bin/keyctl32", Flags: sandbox.ReadOnly | sandbox.NoSuid}}
+	if out, code := inSession(t, false, mounts, "/usr/local/bin/keyctl32"); code != int(unix.EPERM) {
+		t.Errorf("confined: i386 keyctl ended with %d, want EPERM (%d): %s", code, unix.EPERM, out)
+	}
+	if out, code := inSession(t, true, mounts, "/usr/local/bin/keyctl32"); code != 0 {
+		t.Errorf("privileged: i386 keyctl ended with %d, want 0, so the test proves nothing: %s", code, out)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"pkgbox/cmd"
 	"pkgbox/internal/testenv"
@@ -77,6 +78,24 @@ func rootStep(t *testing.T, script string) string {
 		t.Fatalf("root step: exit %d\n%s", res.ExitCode, out.String())
 	}
 	return out.String()
+}
+
+// inSession runs args as root in a throw-away session on the shared root,
+// with mounts added to the profile's, and returns its exit code.
+func inSession(t *testing.T, privileged bool, mounts []sandbox.Mount, args ...string) (string, int) {
+	t.Helper()
+	s, _ := testenv.SharedRoot(t)
+	var out bytes.Buffer
+	// A filter gone wrong can make a program spin (its exit refused):
+	// the sandbox is then stopped, not waited for forever.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := session.Run(ctx, &session.Options{Store: s, Root: testenv.RootName},
+		&session.Command{Args: args, Privileged: privileged, Mounts: mounts, Stdio: sandbox.Stdio{Stdout: &out, Stderr: &out}})
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+	return out.String(), res.ExitCode
 }
 
 // loopSecret puts secret on a loop device, a stand-in for a host disk,
