@@ -154,7 +154,8 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	// still has no CAP_MKNOD and every mount but /dev is nodev.
 	var devs *deviceCgroup
 	if !spec.Privileged {
-		if devs, err = newDeviceCgroup(cgName); err == nil {
+		if d, err := newDeviceCgroup(cgName); err == nil {
+			devs = d
 			defer devs.remove()
 		}
 	}
