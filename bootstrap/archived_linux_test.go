@@ -132,7 +132,6 @@ func TestCreateArchived(t *testing.T) {
 		res, err := session.Run(ctx, &session.Options{Store: s, Root: archivedSuite, Profile: "buildd"}, &session.Command{
 			Args:     args,
 			Network:  true,
-			Confined: true,
 			Stdio:    sandbox.Stdio{Stdout: &out, Stderr: &out},
 		})
 		if err != nil {

@@ -267,7 +267,7 @@ getent passwd %[1]s >/dev/null || useradd --uid %[2]d --gid %[2]d --no-log-init 
 echo "man-db man-db/auto-update boolean false" | debconf-set-selections
 `, BuildUser, id)
 	res, err := session.Run(ctx, &session.Options{Store: s, Root: dir, Write: true, Profile: "minimal"},
-		&session.Command{Args: []string{"/bin/sh", "-c", script}, Confined: true, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
+		&session.Command{Args: []string{"/bin/sh", "-c", script}, Stdio: sandbox.Stdio{Stdout: w, Stderr: w}})
 	if err != nil {
 		return fmt.Errorf("add build user: %w", err)
 	}

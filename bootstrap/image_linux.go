@@ -153,12 +153,11 @@ func upgrade(ctx context.Context, opts *session.Options, suite, arch, name strin
 		w = io.MultiWriter(out, log)
 	}
 	res, err := sess.Run(ctx, &session.Command{
-		Args:     []string{"/bin/sh", "-c", upgradeScript},
-		Network:  true,
-		Confined: true,
-		Env:      []string{"DEBIAN_FRONTEND=noninteractive"},
-		Mounts:   []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
-		Stdio:    sandbox.Stdio{Stdout: w, Stderr: w},
+		Args:    []string{"/bin/sh", "-c", upgradeScript},
+		Network: true,
+		Env:     []string{"DEBIAN_FRONTEND=noninteractive"},
+		Mounts:  []sandbox.Mount{{Type: sandbox.TypeBind, Source: cache, Target: "/var/cache/apt/archives", Flags: sandbox.NoSuid | sandbox.NoDev}},
+		Stdio:   sandbox.Stdio{Stdout: w, Stderr: w},
 	})
 	if err != nil {
 		return fmt.Errorf("upgrade root %q: %w", name, err)

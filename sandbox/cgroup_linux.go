@@ -253,13 +253,19 @@ func eventCount(path, key string) int64 {
 // moment later; a cgroup with members cannot be removed.
 func (c *cgroup) remove() {
 	for _, dir := range c.dirs() {
-		for i := 0; i < 100; i++ {
-			err := unix.Rmdir(dir)
-			if err == nil || errors.Is(err, unix.ENOENT) || !errors.Is(err, unix.EBUSY) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		rmdirWhenEmpty(dir)
+	}
+}
+
+// rmdirWhenEmpty removes a cgroup directory, waiting up to two seconds
+// for its last process to be gone.
+func rmdirWhenEmpty(dir string) {
+	for i := 0; i < 100; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) || !errors.Is(err, unix.EBUSY) {
+			break
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -270,7 +276,7 @@ func GCCgroups() []string {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		roots = append(roots, "/sys/fs/cgroup/pkgbox")
 	} else {
-		for _, ctl := range []string{"pids", "memory"} {
+		for _, ctl := range []string{"pids", "memory", "devices"} {
 			mnt, err1 := v1Mount(ctl)
 			own, err2 := ownCgroup(ctl)
 			if err1 == nil && err2 == nil {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,40 +62,6 @@ func hardenProc(root *os.File) error {
 		unix.Close(null)
 		if err != nil {
 			return fmt.Errorf("mask /proc/%s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// confinedCaps is what a Confined payload keeps of root's capabilities:
-// Docker's default set, which is enough for apt, dpkg, maintainer scripts
-// and fakeroot-less builds, and leaves out everything that reaches past
-// the sandbox: mounting (and so undoing hardenProc), modules, raw I/O,
-// reboot, time, tracing other processes, and so on.
-var confinedCaps = map[int]bool{
-	unix.CAP_CHOWN: true, unix.CAP_DAC_OVERRIDE: true, unix.CAP_FSETID: true, unix.CAP_FOWNER: true,
-	unix.CAP_MKNOD: true, unix.CAP_NET_RAW: true, unix.CAP_SETGID: true, unix.CAP_SETUID: true,
-	unix.CAP_SETFCAP: true, unix.CAP_SETPCAP: true, unix.CAP_NET_BIND_SERVICE: true,
-	unix.CAP_SYS_CHROOT: true, unix.CAP_KILL: true, unix.CAP_AUDIT_WRITE: true,
-}
-
-// confine drops every capability outside confinedCaps from the bounding
-// set, so that neither the payload nor anything it executes (setuid
-// programs included) can ever hold them. It runs in the init, after the
-// mounts, before the payload starts.
-func confine() error {
-	last := unix.CAP_LAST_CAP
-	if data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-			last = n
-		}
-	}
-	for c := 0; c <= last; c++ {
-		if confinedCaps[c] {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("drop capability %d: %w", c, err)
 		}
 	}
 	return nil

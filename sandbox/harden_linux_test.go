@@ -29,9 +29,10 @@ grep -c . /proc/self/status >/dev/null && echo status-readable
 	}
 }
 
-// A confined root payload keeps what apt and dpkg need (chown, setuid to
-// _apt, mknod) and loses what could undo the sandbox: it can neither mount
-// nor unmount the read-only /proc/sys, nor reboot, nor load modules.
+// A root payload, confined by default, keeps what apt and dpkg need (chown,
+// setuid to _apt) and loses what could undo the sandbox: it can neither
+// mount nor unmount the read-only /proc/sys, nor reboot, nor load modules.
+// Privileged, it can.
 func TestConfined(t *testing.T) {
 	script := `
 mount -t tmpfs none /mnt 2>/dev/null && echo mount-allowed || echo mount-refused
@@ -42,7 +43,7 @@ grep ^CapBnd /proc/self/status
 `
 	for _, confined := range []bool{true, false} {
 		spec, _ := session(t, "/bin/sh", "-c", script)
-		spec.Confined = confined
+		spec.Privileged = !confined
 		out, res := run(t, spec)
 		if res.ExitCode != 0 {
 			t.Fatalf("confined=%v: exit %d: %s", confined, res.ExitCode, out)

@@ -21,7 +21,7 @@ import (
 func initMain() {
 	status := os.NewFile(fdStatus, "status")
 	fail := func(err error) {
-		_ = json.NewEncoder(status).Encode(initStatus{Error: err.Error()})
+		_ = json.NewEncoder(status).Encode(statusOf(err))
 		os.Exit(1)
 	}
 
@@ -35,7 +35,8 @@ func initMain() {
 	}()
 
 	var cfg initConfig
-	if err := json.NewDecoder(os.NewFile(fdConfig, "config")).Decode(&cfg); err != nil {
+	config := os.NewFile(fdConfig, "config")
+	if err := json.NewDecoder(config).Decode(&cfg); err != nil {
 		fail(fmt.Errorf("read sandbox configuration: %w", err))
 	}
 	spec := cfg.Spec
@@ -98,8 +99,11 @@ func initMain() {
 	// The bounding set is per thread, and the payload inherits the one of
 	// the thread that forks it: drop and start on one locked thread.
 	runtime.LockOSThread()
-	if spec.Confined {
-		if err := confine(); err != nil {
+	// EOF after the configuration: pkgbox has put this process in its
+	// device cgroup (see Run), so the payload is born inside it.
+	_, _ = io.Copy(io.Discard, config)
+	if !spec.Privileged {
+		if err := confine(cmd); err != nil {
 			fail(err)
 		}
 	}

@@ -46,11 +46,7 @@ func setupRoot(spec *Spec) error {
 	}
 	for _, m := range spec.Mounts {
 		if err := mountOne(root, m); err != nil {
-			where := ""
-			if m.Origin != "" {
-				where = " (" + m.Origin + ")"
-			}
-			return fmt.Errorf("mount %s on %q%s: %w", m.Type, m.Target, where, err)
+			return &MountError{Op: "mount " + m.Type, Target: m.Target, Origin: m.Origin, Err: err}
 		}
 	}
 	return pivot(root)
@@ -65,6 +61,10 @@ func mountRoot(spec *Spec) (string, error) {
 			return "", fmt.Errorf("bind root %q: %w", spec.Root, err)
 		}
 		defer unix.Close(tree)
+		// nodev, for the reason the overlay below has it.
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NODEV}); err != nil {
+			return "", fmt.Errorf("bind root %q: %w", spec.Root, err)
+		}
 		if err := unix.MoveMount(tree, "", unix.AT_FDCWD, spec.Root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 			return "", fmt.Errorf("bind root %q: %w", spec.Root, err)
 		}
@@ -88,13 +88,16 @@ func mountRoot(spec *Spec) (string, error) {
 		// A throw-away session needs no durability: volatile skips every
 		// sync, which makes tearing the overlay down 4x faster here.
 		"volatile"}
-	mnt, err := newFS("overlay", "pkgbox", data, 0)
+	// nodev: a device node in the root or made in the session opens
+	// nothing; only the sandbox's own /dev holds working ones (issue 11,
+	// finding 2: the overlay was mounted without it).
+	mnt, err := newFS("overlay", "pkgbox", data, unix.MOUNT_ATTR_NODEV)
 	if err != nil {
-		return "", fmt.Errorf("mount overlay on %q: %w", spec.Root, err)
+		return "", &MountError{Op: "mount overlay", Target: spec.Root, Err: err}
 	}
 	defer unix.Close(mnt)
 	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, o.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return "", fmt.Errorf("mount overlay on %q: %w", o.Merged, err)
+		return "", &MountError{Op: "mount overlay", Target: o.Merged, Err: err}
 	}
 	return o.Merged, nil
 }
@@ -178,6 +181,12 @@ func (f MountFlags) attrs() (set, clr uint64) {
 // mountOne makes one profile mount inside root.
 func mountOne(root *os.File, m Mount) error {
 	set, clr := m.Flags.attrs()
+	// Every mount but a devpts instance is nodev, whatever the profile
+	// says: a bind of /home or of a host directory must not make a device
+	// node found (or made) there usable (issue 11, finding 2).
+	if m.Type != "devpts" {
+		set |= unix.MOUNT_ATTR_NODEV
+	}
 	var src int
 	isDir := true
 	if m.Type == TypeBind {

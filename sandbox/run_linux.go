@@ -25,7 +25,7 @@ var KillGrace = 10 * time.Second
 
 // File descriptors of the init, in the order Run passes them.
 const (
-	fdConfig = 3 // the initConfig, as JSON; EOF after it
+	fdConfig = 3 // the initConfig, as JSON; EOF once the init is in its cgroups
 	fdStatus = 4 // the init's messages to the parent, JSON lines
 	fdLife   = 5 // read end of a pipe whose write end only the parent holds
 	fdFirst  = 6 // then the console socket (TTY only), then Spec.Hold
@@ -47,16 +47,14 @@ type initConfig struct {
 type initStatus struct {
 	// Error is set when the sandbox could not be set up or the payload not started.
 	Error string `json:"error,omitempty"`
+	// Op, Target and Errno say which step failed and how (see SetupError).
+	Op     string `json:"op,omitempty"`
+	Target string `json:"target,omitempty"`
+	Errno  int    `json:"errno,omitempty"`
 	// Exit and Signal say how the payload ended.
 	Exit   *int `json:"exit,omitempty"`
 	Signal int  `json:"signal,omitempty"`
 }
-
-// SetupError is a failure to build the sandbox (a mount, the root, the
-// payload's start), as reported by the init.
-type SetupError struct{ Msg string }
-
-func (e *SetupError) Error() string { return e.Msg }
 
 // Run starts the sandbox described by spec, waits for its payload and
 // returns how it ended. SIGINT, SIGTERM, SIGHUP and SIGQUIT that reach pkgbox
@@ -151,13 +149,23 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		Setsid: true,
 	}
 
+	cgName := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
 	var cg *cgroup
 	if spec.Limits != (Limits{}) {
-		cg, err = newCgroup(fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1)), spec.Limits)
+		cg, err = newCgroup(cgName, spec.Limits)
 		if err != nil {
 			return nil, err
 		}
 		defer cg.remove()
+	}
+	// Best effort: where no device cgroup can be made, a confined payload
+	// still has no CAP_MKNOD and every mount but /dev is nodev.
+	var devs *deviceCgroup
+	if !spec.Privileged {
+		if d, err := newDeviceCgroup(cgName); err == nil {
+			devs = d
+			defer devs.remove()
+		}
 	}
 
 	// Forward signals from before the start, so none is lost in between.
@@ -192,6 +200,18 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 			return nil, err
 		}
 	}
+	// The init joins the device cgroup while it builds the mount tree: a
+	// v1 migration waits for an RCU grace period (10 ms here), which would
+	// otherwise add to every entry. The init waits for EOF on its
+	// configuration pipe before it starts the payload, so the payload is
+	// always born inside.
+	placed := make(chan struct{})
+	go func() {
+		defer close(placed)
+		if devs != nil {
+			_ = devs.add(cmd.Process.Pid) // best effort, as above
+		}
+	}()
 	if spec.Network {
 		// The init waits for its configuration: its payload starts only
 		// once pasta has configured the namespace.
@@ -213,6 +233,7 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if err == nil {
 		_, err = configW.Write(data)
 	}
+	<-placed
 	configW.Close()
 	if err != nil {
 		cmd.Process.Kill()
@@ -309,7 +330,7 @@ func collect(statusR *os.File, cmd *exec.Cmd, waitErr error) (*Result, error) {
 		last = st
 	}
 	if last.Error != "" {
-		return nil, &SetupError{Msg: last.Error}
+		return nil, setupError(last)
 	}
 	if last.Exit != nil {
 		res := &Result{ExitCode: *last.Exit}

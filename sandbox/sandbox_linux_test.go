@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 
 // session makes an overlay session on the shared root and returns a spec
 // for it; the session is removed when the test ends.
-func session(t *testing.T, args ...string) (*sandbox.Spec, *store.Session) {
+func session(t testing.TB, args ...string) (*sandbox.Spec, *store.Session) {
 	t.Helper()
 	s, root := testenv.SharedRoot(t)
 	sess, err := s.NewSession("sandbox-test", root)
@@ -135,6 +135,8 @@ func TestMountsNeverVisibleOnHost(t *testing.T) {
 	spec, sess := session(t, "/bin/sh", "-c", fmt.Sprintf(
 		`mount -t tmpfs payload-%s /mnt && grep -c payload-%s /proc/self/mountinfo && echo ready && sleep 1`, tok, tok))
 	spec.Mounts = []sandbox.Mount{{Type: "tmpfs", Source: "profile-" + tok, Target: "/srv/profile", Flags: sandbox.NoSuid}}
+	// Only a privileged payload can mount at all; it must not leak either.
+	spec.Privileged = true
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {

@@ -49,12 +49,13 @@ type Spec struct {
 	// (which Run puts in raw mode). Without it the payload inherits the
 	// caller's stdin, stdout and stderr as they are.
 	TTY bool `json:"tty,omitempty"`
-	// Confined drops the capabilities that reach past the sandbox (mount,
-	// modules, raw I/O, reboot, ptrace, ...) from the payload's bounding
-	// set, keeping Docker's default set. Without it a root payload holds
-	// every capability, and so can mount inside the sandbox; with it, a
-	// root payload can install packages but not undo the sandbox.
-	Confined bool `json:"confined,omitempty"`
+	// Privileged lifts the confinement every sandbox gets by default: the
+	// payload then holds all of root's capabilities, no system call filter,
+	// no device filter, and so can mount, load modules and read the host's
+	// devices. Confined (the default), a root payload keeps what apt, dpkg
+	// and maintainer scripts need and nothing that reaches past the sandbox
+	// (issue 11); see confine.
+	Privileged bool `json:"privileged,omitempty"`
 	// Limits cap the sandbox's processes and memory.
 	Limits Limits `json:"limits,omitzero"`
 	// UIDMap and GIDMap are reserved for rootless mode (a user namespace);

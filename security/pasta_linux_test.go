@@ -1,4 +1,4 @@
-package security
+package security_test
 
 import (
 	"bytes"
@@ -69,7 +69,7 @@ func TestPastaDiesWithTheSandbox(t *testing.T) {
 		{"SIGKILL of pkgbox", "sleep 60", true, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/sh", "-c", tc.script)
+			c := pkgboxCmd(t, "run", testenv.RootName, "--network", "--", "/bin/sh", "-c", tc.script)
 			var out bytes.Buffer
 			c.Stdout, c.Stderr = &out, &out
 			if err := c.Start(); err != nil {
@@ -114,7 +114,7 @@ func TestPastaDiesWithTheSandbox(t *testing.T) {
 			}
 			if tc.kill {
 				// The session the killed pkgbox left behind.
-				_ = pkgbox(t, "gc").Run()
+				_ = pkgboxCmd(t, "gc").Run()
 			}
 		})
 	}
@@ -125,7 +125,7 @@ func TestPastaDiesWithTheSandbox(t *testing.T) {
 func TestNetworkWithoutPasta(t *testing.T) {
 	testenv.Require(t, testenv.Root)
 	testenv.SharedRoot(t)
-	c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/true")
+	c := pkgboxCmd(t, "run", testenv.RootName, "--network", "--", "/bin/true")
 	c.Env = append(c.Env, "PATH="+t.TempDir())
 	out, err := c.CombinedOutput()
 	var ee *exec.ExitError
@@ -149,7 +149,7 @@ func TestNetworkPastaFails(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "pasta"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := pkgbox(t, "run", testenv.RootName, "--network", "--", "/bin/true")
+	c := pkgboxCmd(t, "run", testenv.RootName, "--network", "--", "/bin/true")
 	c.Env = append(c.Env, "PATH="+dir+":/usr/sbin:/usr/bin:/sbin:/bin")
 	out, err := c.CombinedOutput()
 	var ee *exec.ExitError

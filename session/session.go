@@ -53,9 +53,9 @@ type Command struct {
 	Env []string
 	Dir string
 	TTY bool
-	// Confined drops the capabilities a root payload could escape the
-	// sandbox with (see sandbox.Spec.Confined).
-	Confined bool
+	// Privileged lifts the sandbox's default confinement (see
+	// sandbox.Spec.Privileged); only `run` and `shell` offer it.
+	Privileged bool
 	// Limits cap the command's processes and memory.
 	Limits sandbox.Limits
 	// Mounts come after the profile's.
@@ -226,18 +226,18 @@ func (s *Session) Upper() string {
 // Run runs one command in a new sandbox on the session.
 func (s *Session) Run(ctx context.Context, c *Command) (*sandbox.Result, error) {
 	spec := &sandbox.Spec{
-		Root:     s.Root.Path,
-		Mounts:   append(s.profile.Mounts(c.Network), c.Mounts...),
-		Hostname: s.opts.Hostname,
-		Network:  c.Network,
-		User:     c.User,
-		Env:      Environment(c.Env, c.TTY),
-		Args:     c.Args,
-		Dir:      c.Dir,
-		TTY:      c.TTY,
-		Confined: c.Confined,
-		Limits:   c.Limits,
-		Hold:     []*os.File{s.lock.File()},
+		Root:       s.Root.Path,
+		Mounts:     append(s.profile.Mounts(c.Network), c.Mounts...),
+		Hostname:   s.opts.Hostname,
+		Network:    c.Network,
+		User:       c.User,
+		Env:        Environment(c.Env, c.TTY),
+		Args:       c.Args,
+		Dir:        c.Dir,
+		TTY:        c.TTY,
+		Privileged: c.Privileged,
+		Limits:     c.Limits,
+		Hold:       []*os.File{s.lock.File()},
 	}
 	if spec.Hostname == "" {
 		spec.Hostname = Hostname(s.Root.Name)
