@@ -295,22 +295,34 @@ func pkgboxCmd(t *testing.T, args ...string) *exec.Cmd {
 }
 
 // TestRunNetworkIsNotTheHosts runs `pkgbox run --network` on the shared
-// root, as root, confined as run is by default.
+// root as root: confined as run is by default, where a packet socket is
+// refused (no NET_RAW), and with --privileged, where one opens but sees
+// only the sandbox's own namespace.
 func TestRunNetworkIsNotTheHosts(t *testing.T) {
 	testenv.Require(t, testenv.Root, testenv.Net)
 	testenv.SharedRoot(t)
-	h := newHostSide(t)
-	args := []string{"run", testenv.RootName, "--network"}
-	for _, e := range h.env() {
-		args = append(args, "--env", e)
+	for _, privileged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("privileged=%v", privileged), func(t *testing.T) {
+			h := newHostSide(t)
+			args := []string{"run", testenv.RootName, "--network"}
+			if privileged {
+				args = append(args, "--privileged")
+			}
+			for _, e := range h.env() {
+				args = append(args, "--env", e)
+			}
+			c := pkgboxCmd(t, append(args, "--", "/bin/sh", "-c", probeScript)...)
+			out, err := c.CombinedOutput()
+			if err != nil {
+				t.Fatalf("pkgbox run: %v\n%s", err, out)
+			}
+			h.close()
+			h.check(t, string(out), privileged)
+			if !privileged && !strings.Contains(string(out), "sniff socket failed") {
+				t.Errorf("a confined payload opened a packet socket")
+			}
+		})
 	}
-	c := pkgboxCmd(t, append(args, "--", "/bin/sh", "-c", probeScript)...)
-	out, err := c.CombinedOutput()
-	if err != nil {
-		t.Fatalf("pkgbox run: %v\n%s", err, out)
-	}
-	h.close()
-	h.check(t, string(out), true)
 }
 
 // TestDependencyInstallNetworkIsNotTheHosts runs the probe as a build's
