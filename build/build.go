@@ -174,18 +174,23 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	}
 
 	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: rootName}
-	log, err := newBuildLog(filepath.Join(out, fmt.Sprintf("%s_%s_%s.build", src.Name, src.VersionNoEpoch(), arch)), req.Verbose)
+	// The output directory is held open and written only through its
+	// descriptor (issue 11, findings 4 and 5): see output.
+	uid, gid := invokingUser()
+	outd, err := openOutput(out, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	defer outd.Close()
+	log, err := newBuildLog(outd, fmt.Sprintf("%s_%s_%s.build", src.Name, src.VersionNoEpoch(), arch), req.Verbose)
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
 	res.Log = log.Path
-	if uid, gid := invokingUser(); uid >= 0 {
-		_ = os.Chown(log.Path, uid, gid)
-	}
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
-	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: out}
+	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
@@ -217,7 +222,7 @@ type builder struct {
 	log  *buildLog
 	res  *Result
 	sess *session.Session
-	out  string
+	out  *output
 	// builddir is the unpacked source inside the session.
 	builddir string
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"pkgbox/debian"
 	"pkgbox/sandbox"
 	"pkgbox/session"
 )
@@ -154,53 +153,6 @@ func (b *builder) build(ctx context.Context) error {
 	return b.sandboxRun(ctx, &session.Command{
 		Args: args, User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
 	})
-}
-
-// collect copies what the .changes file lists, and the .changes itself, out
-// of the session.
-func (b *builder) collect(ctx context.Context) error {
-	dir, err := openBuildDir(b.sess.Upper())
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
-	if err != nil {
-		return err
-	}
-	prefix := b.src.Name + "_" + b.src.VersionNoEpoch() + "_"
-	var want []string
-	seen := map[string]bool{}
-	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ".changes") {
-			continue
-		}
-		f, err := openArtifact(dir, n)
-		if err != nil {
-			return err
-		}
-		files, err := debian.ReadChangesFiles(n, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		for _, name := range append(files, n) {
-			if !seen[name] {
-				seen[name] = true
-				want = append(want, name)
-			}
-		}
-	}
-	if len(want) == 0 {
-		return errNoChanges
-	}
-	uid, gid := invokingUser()
-	arts, err := copyArtifacts(dir, want, b.out, b.req.Overwrite, uid, gid)
-	b.res.Artifacts = arts
-	for _, a := range arts {
-		b.log.Printf("artifact %s (%d bytes, sha256 %s)", a.Path, a.Size, a.SHA256)
-	}
-	return err
 }
 
 // aptStatus splits apt's output: its Status-Fd lines ("pmstatus:PKG:PERCENT:TEXT",
