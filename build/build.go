@@ -162,6 +162,14 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 			return nil, fmt.Errorf("extra package %q is not a .deb file", p)
 		}
 	}
+	// The host files the build reads are opened and checked now, before
+	// anything is made, and bound from these descriptors (issue 11,
+	// finding 6): see inputs.
+	in, err := openInputs(src)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
 	rootName, err := chooseRoot(ctx, req, src)
 	if err != nil {
 		return nil, err
@@ -190,7 +198,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	res.Log = log.Path
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
-	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd}
+	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
@@ -223,6 +231,7 @@ type builder struct {
 	res  *Result
 	sess *session.Session
 	out  *output
+	in   *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
 }
