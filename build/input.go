@@ -13,13 +13,10 @@ import (
 
 // inputs are the host files a build reads, opened once before the build
 // starts and held open until it ends (issue 11, finding 6). The sandbox
-// binds these very descriptors, never the paths again: the init, which
-// makes the mounts before it leaves the host's /proc behind, opens the
-// bind source /proc/PID/fd/N of this process (see fdPath), a magic link to
-// the open file itself. A name swapped for a symlink after the check
-// cannot bring another file in, and no file is reached through a symlink
-// at all: pkgbox runs as root, the directories beside a source are the
-// user's.
+// binds these very descriptors, never the paths again (sandbox.Mount.File):
+// a name swapped for a symlink after the check cannot bring another file
+// in, and no file is reached through a symlink at all: pkgbox runs as
+// root, the directories beside a source are the user's.
 type inputs struct {
 	// dir is the source tree (O_PATH), for a tree source.
 	dir *os.File
@@ -78,14 +75,6 @@ func openInputs(src *debian.Source) (_ *inputs, retErr error) {
 func isOrigTarball(src *debian.Source, name string) bool {
 	rest, ok := strings.CutPrefix(name, src.Name+"_"+src.UpstreamVersion()+".orig")
 	return ok && (strings.HasPrefix(rest, ".tar.") || strings.HasPrefix(rest, "-") && strings.Contains(rest, ".tar."))
-}
-
-// fdPath is the path through which the sandbox's init binds f: the magic
-// link of this process's descriptor. The init resolves it in the host's
-// /proc, which it still sees while it makes mounts; as root with every
-// capability it may follow another root process's descriptors.
-func fdPath(f *os.File) string {
-	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
 }
 
 func (in *inputs) Close() {

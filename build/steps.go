@@ -119,7 +119,7 @@ func (b *builder) unpackSource(ctx context.Context) error {
 	var mounts []sandbox.Mount
 	script := "set -e\ninstall -d -o " + BuildUser + " -g " + BuildUser + " /build\n"
 	bind := func(host *os.File, inside string) {
-		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: fdPath(host), Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: host.Name(), File: host, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
 	}
 	if b.src.Dsc != "" {
 		for _, f := range b.in.files { // the .dsc, then what it lists
