@@ -45,6 +45,9 @@ type OwnerError struct {
 }
 
 func (e *OwnerError) Error() string {
+	if e.UID == 0 && os.Geteuid() != 0 {
+		return fmt.Sprintf("store %s belongs to root; pkgbox needs root to use it", e.Store)
+	}
 	if e.Writable {
 		return fmt.Sprintf("store %s: %s is writable by its group or others", e.Store, e.Dir)
 	}
@@ -56,6 +59,9 @@ func (e *OwnerError) Error() string {
 
 // Hint says what to do.
 func (e *OwnerError) Hint() string {
+	if e.UID == 0 && os.Geteuid() != 0 {
+		return "run it with sudo"
+	}
 	if e.Writable {
 		return fmt.Sprintf("make it writable by its owner only (chmod go-w %s), or choose another --store", e.Dir)
 	}
