@@ -103,6 +103,9 @@ func (m Mount) Validate() error {
 	if strings.ContainsRune(m.Target, 0) || strings.ContainsRune(m.Source, 0) {
 		return fmt.Errorf("%smount %q contains a NUL byte", where, m.Target)
 	}
+	if m.File != nil && m.Type != TypeBind {
+		return fmt.Errorf("%smount on %q: only a bind takes an open file as its source", where, m.Target)
+	}
 	if m.Type == TypeBind && !path.IsAbs(m.Source) {
 		return fmt.Errorf("%sbind source %q is not an absolute path", where, m.Source)
 	}
