@@ -181,6 +181,14 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 			return nil, fmt.Errorf("extra package %q is not a .deb file", p)
 		}
 	}
+	// The host files the build reads are opened and checked now, before
+	// anything is made, and bound from these descriptors (issue 11,
+	// finding 6): see inputs.
+	in, err := openInputs(src)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
 	rootName := fetchedRoot
 	if rootName == "" {
 		rootName, err = chooseRoot(ctx, req, src)
@@ -196,18 +204,23 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	}
 
 	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: rootName}
-	log, err := newBuildLog(filepath.Join(out, fmt.Sprintf("%s_%s_%s.build", src.Name, src.VersionNoEpoch(), arch)), req.Verbose)
+	// The output directory is held open and written only through its
+	// descriptor (issue 11, findings 4 and 5): see output.
+	uid, gid := invokingUser()
+	outd, err := openOutput(out, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	defer outd.Close()
+	log, err := newBuildLog(outd, fmt.Sprintf("%s_%s_%s.build", src.Name, src.VersionNoEpoch(), arch), req.Verbose)
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
 	res.Log = log.Path
-	if uid, gid := invokingUser(); uid >= 0 {
-		_ = os.Chown(log.Path, uid, gid)
-	}
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
-	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: out}
+	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
@@ -239,7 +252,8 @@ type builder struct {
 	log  *buildLog
 	res  *Result
 	sess *session.Session
-	out  string
+	out  *output
+	in   *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
 }

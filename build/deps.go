@@ -3,9 +3,13 @@ package build
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"pkgbox/debian"
 	"pkgbox/sandbox"
 	"pkgbox/session"
 )
@@ -166,12 +170,15 @@ func (b *builder) installDeps(ctx context.Context) error {
 		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps}
 	var mounts []sandbox.Mount
 	for i, p := range b.req.ExtraPackages {
-		abs, err := filepath.Abs(p)
+		// Opened once, never through a symlink, and bound from the
+		// descriptor, as the source's own files are (see inputs).
+		f, err := openExtraPackage(p)
 		if err != nil {
 			return err
 		}
+		defer f.Close()
 		inside := fmt.Sprintf("/build/.extra/%d-%s", i, filepath.Base(p))
-		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: abs, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: f.Name(), File: f, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
 		plan.Extra = append(plan.Extra, inside)
 	}
 	status := &aptStatus{log: b.log, progress: b.progress, phase: "install build dependencies"}
@@ -214,4 +221,19 @@ func (b *builder) aptCache(ctx context.Context) (string, func(), error) {
 		return "", func() {}, nil // a root given by path has no store cache
 	}
 	return b.req.Store.AptCache(ctx, meta.Suite, meta.Arch)
+}
+
+// openExtraPackage opens an --extra-package .deb: a regular file, not a
+// symbolic link.
+func openExtraPackage(p string) (*os.File, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.OpenFile(filepath.Dir(abs), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open extra package %q: %w", p, err)
+	}
+	defer dir.Close()
+	return debian.OpenRegular(dir, filepath.Base(abs), "extra package")
 }

@@ -32,12 +32,14 @@ type buildLog struct {
 
 const tailLines = 30
 
-func newBuildLog(path string, echo io.Writer) (*buildLog, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+// newBuildLog makes the log name in the output directory, owned by the
+// output's owner (see output.createLog).
+func newBuildLog(out *output, name string, echo io.Writer) (*buildLog, error) {
+	f, err := out.createLog(name)
 	if err != nil {
-		return nil, fmt.Errorf("create build log: %w", err)
+		return nil, err
 	}
-	return &buildLog{f: f, Path: path, echo: echo}, nil
+	return &buildLog{f: f, Path: out.path(name), echo: echo}, nil
 }
 
 // Write takes output of a build step.

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"pkgbox/debian"
 	"pkgbox/sandbox"
 	"pkgbox/session"
 )
@@ -37,32 +36,31 @@ func (b *builder) listsStale() bool {
 }
 
 // unpackSource puts the source into the session at /build/NAME-VERSION,
-// owned by the build user. The host's files are bound read-only and copied
-// inside the sandbox: the host tree is never written, and a symlink in it
-// stays a symlink, resolved inside the root, never a host file copied in.
+// owned by the build user. The host's files are bound read-only, from the
+// descriptors openInputs checked, and copied inside the sandbox: the host
+// tree is never written, and a symlink in it stays a symlink, resolved
+// inside the root, never a host file copied in.
 func (b *builder) unpackSource(ctx context.Context) error {
 	dest := "/build/" + b.src.Name + "-" + b.src.UpstreamVersion()
 	var mounts []sandbox.Mount
 	script := "set -e\ninstall -d -o " + BuildUser + " -g " + BuildUser + " /build\n"
-	bind := func(host, inside string) {
-		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: host, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
+	bind := func(host *os.File, inside string) {
+		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: host.Name(), File: host, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
 	}
 	if b.src.Dsc != "" {
-		dir := filepath.Dir(b.src.Dsc)
-		for _, f := range append([]string{filepath.Base(b.src.Dsc)}, b.src.DscFiles...) {
-			bind(filepath.Join(dir, f), "/build/.in/"+f)
-			script += shellQuote([]string{"cp", "/build/.in/" + f, "/build/" + f}) + "\n"
+		for _, f := range b.in.files { // the .dsc, then what it lists
+			bind(f.File, "/build/.in/"+f.Name)
+			script += shellQuote([]string{"cp", "/build/.in/" + f.Name, "/build/" + f.Name}) + "\n"
 		}
 		script += shellQuote([]string{"dpkg-source", "--no-check", "-x", "/build/" + filepath.Base(b.src.Dsc), dest}) + "\n"
 	} else {
-		bind(b.src.Dir, "/build/.src")
+		bind(b.in.dir, "/build/.src")
 		script += shellQuote([]string{"cp", "-a", "--no-preserve=ownership", "/build/.src/.", dest + "/"}) + "\n"
 		// A non-native source builds its source package from the upstream
 		// tarball beside it, as dpkg-source expects.
-		origs, _ := filepath.Glob(filepath.Join(filepath.Dir(b.src.Dir), b.src.Name+"_"+b.src.UpstreamVersion()+".orig*.tar.*"))
-		for _, o := range origs {
-			bind(o, "/build/.orig/"+filepath.Base(o))
-			script += shellQuote([]string{"cp", "/build/.orig/" + filepath.Base(o), "/build/"}) + "\n"
+		for _, f := range b.in.files {
+			bind(f.File, "/build/.orig/"+f.Name)
+			script += shellQuote([]string{"cp", "/build/.orig/" + f.Name, "/build/"}) + "\n"
 		}
 	}
 	script += "chown -R " + BuildUser + ":" + BuildUser + " " + shellQuote([]string{dest}) + "\n"
@@ -80,53 +78,6 @@ func (b *builder) build(ctx context.Context) error {
 	return b.sandboxRun(ctx, &session.Command{
 		Args: args, User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
 	})
-}
-
-// collect copies what the .changes file lists, and the .changes itself, out
-// of the session.
-func (b *builder) collect(ctx context.Context) error {
-	dir, err := openBuildDir(b.sess.Upper())
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
-	if err != nil {
-		return err
-	}
-	prefix := b.src.Name + "_" + b.src.VersionNoEpoch() + "_"
-	var want []string
-	seen := map[string]bool{}
-	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ".changes") {
-			continue
-		}
-		f, err := openArtifact(dir, n)
-		if err != nil {
-			return err
-		}
-		files, err := debian.ReadChangesFiles(n, f)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		for _, name := range append(files, n) {
-			if !seen[name] {
-				seen[name] = true
-				want = append(want, name)
-			}
-		}
-	}
-	if len(want) == 0 {
-		return errNoChanges
-	}
-	uid, gid := invokingUser()
-	arts, err := copyArtifacts(dir, want, b.out, b.req.Overwrite, uid, gid)
-	b.res.Artifacts = arts
-	for _, a := range arts {
-		b.log.Printf("artifact %s (%d bytes, sha256 %s)", a.Path, a.Size, a.SHA256)
-	}
-	return err
 }
 
 // aptStatus splits apt's output: its Status-Fd lines ("pmstatus:PKG:PERCENT:TEXT",

@@ -1,16 +1,10 @@
 package debian
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"pault.ag/go/debian/control"
 )
@@ -31,22 +25,11 @@ func readDsc(path string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read source %q: %w", path, err)
 	}
-	data, err := readFile(path, false)
-	if err != nil {
-		return nil, &FileError{File: path, Err: err}
-	}
-	s, entries, err := parseDsc(path, data)
+	s, files, err := openDsc(path, abs)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(abs)
-	for _, e := range entries {
-		if line, err := verifyEntry(dir, e); err != nil {
-			return nil, &FileError{File: path, Line: line, Err: err}
-		}
-		s.DscFiles = append(s.DscFiles, e.name)
-	}
-	s.Dsc = abs
+	closeAll(files)
 	return s, nil
 }
 
@@ -208,110 +191,4 @@ func checkBaseName(name string) error {
 		return fmt.Errorf("file name %q is not a bare base name", name)
 	}
 	return nil
-}
-
-// verifyEntry checks that e is a regular file in dir with e's size, MD5
-// and SHA-256. It follows a symlink (orig tarballs are often symlinked in
-// beside a .dsc): what is checked is the content. O_NONBLOCK keeps a FIFO
-// from hanging the open. It returns the line of the entry at fault.
-func verifyEntry(dir string, e dscEntry) (int, error) {
-	f, err := os.OpenFile(filepath.Join(dir, e.name), os.O_RDONLY|syscall.O_NONBLOCK, 0) // e.name is a bare base name
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return e.line, fmt.Errorf("open listed file %q: %w", e.name, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return e.line, fmt.Errorf("stat listed file %q: %w", e.name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return e.line, fmt.Errorf("listed file %q is not a regular file", e.name)
-	}
-	hs, hm := sha256.New(), md5.New()
-	n, err := io.Copy(io.MultiWriter(hs, hm), f)
-	if err != nil {
-		return e.line, fmt.Errorf("read listed file %q: %w", e.name, err)
-	}
-	if n != e.size {
-		return e.line, fmt.Errorf("size mismatch for %q: expected %d bytes, got %d", e.name, e.size, n)
-	}
-	if got := hex.EncodeToString(hs.Sum(nil)); got != e.sha256 {
-		return e.line, fmt.Errorf("sha256 mismatch for %q: expected %s, got %s", e.name, e.sha256, got)
-	}
-	if got := hex.EncodeToString(hm.Sum(nil)); got != strings.ToLower(e.md5) {
-		return e.md5Line, fmt.Errorf("md5 mismatch for %q: expected %s, got %s", e.name, e.md5, got)
-	}
-	return 0, nil
-}
-
-// ChangesFiles returns the base names of the files the .changes at path
-// lists (its Files field). Every name is checked to be a bare base name;
-// the files themselves are not looked at. A clearsigned .changes is read
-// without checking its signature.
-func ChangesFiles(path string) ([]string, error) {
-	data, err := readFile(path, false)
-	if err != nil {
-		return nil, &FileError{File: path, Err: err}
-	}
-	return parseChanges(path, data)
-}
-
-// ReadChangesFiles is ChangesFiles reading the .changes from r; name is
-// the file named in errors.
-func ReadChangesFiles(name string, r io.Reader) ([]string, error) {
-	data, err := readLimited(r)
-	if err != nil {
-		return nil, &FileError{File: name, Err: fmt.Errorf("read: %w", err)}
-	}
-	return parseChanges(name, data)
-}
-
-func parseChanges(file string, data []byte) ([]string, error) {
-	doc, err := parseDocument(file, data)
-	if err != nil {
-		return nil, err
-	}
-	if len(doc.paras) == 0 {
-		return nil, errAt(file, 0, "empty .changes")
-	}
-	p := &doc.paras[0]
-	var names []string
-	err = eachEntry(doc, p, "Files", func(line int, words []string) error {
-		var h control.FileListChangesFileHash
-		// The library splits on single spaces and ignores words past the
-		// fifth: "MD5 SIZE SECTION PRIORITY a b" would list "a".
-		if len(words) != 5 {
-			return errors.New("want \"MD5 SIZE SECTION PRIORITY NAME\"")
-		}
-		if err := h.UnmarshalControl(strings.Join(words, " ")); err != nil {
-			return libError{err}
-		}
-		if err := checkEntry(h.FileHash, 32); err != nil {
-			return err
-		}
-		if contains(names, h.Filename) {
-			return fmt.Errorf("%q listed twice", h.Filename)
-		}
-		names = append(names, h.Filename)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := p.get("Checksums-Sha256"); ok {
-		err = eachHash(doc, p, "Checksums-Sha256", "SHA256", 64, func(_ int, h control.FileHash) error {
-			if !contains(names, h.Filename) {
-				return fmt.Errorf("%q is not listed in Files", h.Filename)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"strings"
 )
@@ -71,6 +72,18 @@ type Mount struct {
 	Data []string `json:"data,omitempty"`
 	// Origin says where the mount came from ("FILE:LINE"), for error messages.
 	Origin string `json:"origin,omitempty"`
+
+	// File, for a bind, is its source, open (O_PATH will do), instead of
+	// the path Source, which then only names it in messages. The init never
+	// looks the source up by path, so nothing swapped in after the caller
+	// checked the file can take its place (issue 11, finding 6). Run makes
+	// a detached mount of it in the caller's mount namespace and hands that
+	// to the init: the init cannot bind from a descriptor of another mount
+	// namespace (open_tree refuses with EINVAL), but it may attach a
+	// detached mount.
+	File *os.File `json:"-"`
+	// TreeFD is the init's descriptor of File's detached mount; Run sets it.
+	TreeFD int `json:"tree_fd,omitempty"`
 }
 
 // Validate checks what the init relies on: an absolute, clean target and a
@@ -89,6 +102,9 @@ func (m Mount) Validate() error {
 	}
 	if strings.ContainsRune(m.Target, 0) || strings.ContainsRune(m.Source, 0) {
 		return fmt.Errorf("%smount %q contains a NUL byte", where, m.Target)
+	}
+	if m.File != nil && m.Type != TypeBind {
+		return fmt.Errorf("%smount on %q: only a bind takes an open file as its source", where, m.Target)
 	}
 	if m.Type == TypeBind && !path.IsAbs(m.Source) {
 		return fmt.Errorf("%sbind source %q is not an absolute path", where, m.Source)

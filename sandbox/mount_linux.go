@@ -189,7 +189,31 @@ func mountOne(root *os.File, m Mount) error {
 	}
 	var src int
 	isDir := true
-	if m.Type == TypeBind {
+	setAttrs := func(at uint) error {
+		// Attributes are set on the detached copy, before it is attached:
+		// a read-only bind is never writable, not even for a moment, and
+		// AT_RECURSIVE makes its submounts read-only too.
+		if set != 0 || clr != 0 {
+			attr := &unix.MountAttr{Attr_set: set, Attr_clr: clr}
+			if err := unix.MountSetattr(src, "", unix.AT_EMPTY_PATH|at, attr); err != nil {
+				return fmt.Errorf("set attributes %q: %w", m.Flags, err)
+			}
+		}
+		return nil
+	}
+	if m.Type == TypeBind && m.TreeFD > 0 {
+		// Run's detached mount of Mount.File: attached as it is.
+		src = m.TreeFD
+		defer unix.Close(src)
+		var st unix.Stat_t
+		if err := unix.Fstat(src, &st); err != nil {
+			return fmt.Errorf("bind source %q: %w", m.Source, err)
+		}
+		isDir = st.Mode&unix.S_IFMT == unix.S_IFDIR
+		if err := setAttrs(unix.AT_RECURSIVE); err != nil {
+			return err
+		}
+	} else if m.Type == TypeBind {
 		fi, err := os.Stat(m.Source)
 		if err != nil {
 			return fmt.Errorf("bind source: %w", err)
@@ -206,14 +230,8 @@ func mountOne(root *os.File, m Mount) error {
 			return fmt.Errorf("bind source %q: %w", m.Source, err)
 		}
 		defer unix.Close(src)
-		// Attributes are set on the detached copy, before it is attached:
-		// a read-only bind is never writable, not even for a moment, and
-		// AT_RECURSIVE makes its submounts read-only too.
-		if set != 0 || clr != 0 {
-			attr := &unix.MountAttr{Attr_set: set, Attr_clr: clr}
-			if err := unix.MountSetattr(src, "", unix.AT_EMPTY_PATH|at, attr); err != nil {
-				return fmt.Errorf("set attributes %q: %w", m.Flags, err)
-			}
+		if err := setAttrs(at); err != nil {
+			return err
 		}
 	} else {
 		var err error
@@ -242,6 +260,28 @@ func mountOne(root *os.File, m Mount) error {
 		return err
 	}
 	return nil
+}
+
+// detachMounts makes, in the caller's mount namespace, a detached mount of
+// the File of each of spec's mounts that has one, in order, for the init
+// to attach (see Mount.File).
+func detachMounts(spec *Spec) ([]*os.File, error) {
+	var trees []*os.File
+	for _, m := range spec.Mounts {
+		if m.File == nil {
+			continue
+		}
+		flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
+		if m.Recursive {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(int(m.File.Fd()), "", flags)
+		if err != nil {
+			return trees, fmt.Errorf("bind source %q: %w", m.Source, err)
+		}
+		trees = append(trees, os.NewFile(uintptr(fd), m.Source))
+	}
+	return trees, nil
 }
 
 // realDir opens unsafePath inside root without following any symlink,

@@ -124,6 +124,23 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		cfg.HoldFDs = append(cfg.HoldFDs, fdConfig+len(extra))
 		extra = append(extra, f)
 	}
+	trees, err := detachMounts(spec)
+	closeAfterStart = append(closeAfterStart, trees...)
+	if err != nil {
+		return nil, err
+	}
+	if len(trees) > 0 {
+		sp := *spec
+		sp.Mounts = append([]Mount(nil), spec.Mounts...)
+		for i := range sp.Mounts {
+			if sp.Mounts[i].File != nil {
+				sp.Mounts[i].TreeFD = fdConfig + len(extra)
+				extra = append(extra, trees[0])
+				trees = trees[1:]
+			}
+		}
+		cfg.Spec = &sp
+	}
 
 	cmd := exec.Command("/proc/self/exe", InitArg)
 	cmd.Env = []string{}

@@ -54,9 +54,14 @@ func (s *Store) LockRoot(ctx context.Context, name string, exclusive, wait bool)
 // lockFile opens (creating) path and flocks it, polling while wait is set and
 // ctx is not done. Polling keeps the wait cancellable without a signal dance.
 func lockFile(ctx context.Context, path string, exclusive, wait bool) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, lockMode)
 	if err != nil {
 		return nil, err
+	}
+	// A lock file made 0644 by an earlier pkgbox: only root may open it
+	// from now on (issue 11, finding 8).
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm() != lockMode {
+		_ = f.Chmod(lockMode)
 	}
 	how := unix.LOCK_SH
 	if exclusive {

@@ -35,7 +35,10 @@ type Store struct {
 	Dir string
 }
 
-// Open opens the store at dir, creating its folders if needed.
+// Open opens the store at dir, creating its folders if needed. The store
+// and its folders must belong to the user running pkgbox and be writable by
+// nobody else (an *OwnerError otherwise); folders an earlier pkgbox made
+// 0755 are tightened to the modes of storeDirs.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		dir = DefaultDir
@@ -45,10 +48,12 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
 	s := &Store{Dir: abs}
-	for _, sub := range []string{"roots", "sessions", "locks", "tmp", "cache/apt"} {
-		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("open store %q: %w", abs, err)
+	if err := prepare(abs); err != nil {
+		var oe *OwnerError
+		if errors.As(err, &oe) {
+			return nil, err // it names the store already
 		}
+		return nil, fmt.Errorf("open store %q: %w", abs, err)
 	}
 	return s, nil
 }
