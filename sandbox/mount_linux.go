@@ -71,10 +71,15 @@ func mountRoot(spec *Spec) (string, error) {
 		return spec.Root, nil
 	}
 	o := spec.Overlay
-	for _, p := range []string{spec.Root, o.Upper, o.Work} {
+	lowers := append(o.Lower[:len(o.Lower):len(o.Lower)], spec.Root)
+	for _, p := range append(lowers, o.Upper, o.Work) {
 		// overlayfs splits lowerdir on ':' and takes '\' as an escape.
 		if strings.ContainsAny(p, `:\`) {
 			return "", fmt.Errorf("mount overlay: path %q holds ':' or '\\', which overlayfs cannot take", p)
+		}
+		// A relative one would be looked up from the init's directory.
+		if !filepath.IsAbs(p) {
+			return "", fmt.Errorf("mount overlay: path %q is not absolute", p)
 		}
 	}
 	// A volatile overlay leaves work/incompat/volatile behind and refuses to
@@ -84,7 +89,8 @@ func mountRoot(spec *Spec) (string, error) {
 	if err := os.RemoveAll(filepath.Join(o.Work, "work", "incompat", "volatile")); err != nil {
 		return "", fmt.Errorf("mount overlay: %w", err)
 	}
-	data := []string{"lowerdir=" + spec.Root, "upperdir=" + o.Upper, "workdir=" + o.Work,
+	// The leftmost lower directory is the top one.
+	data := []string{"lowerdir=" + strings.Join(lowers, ":"), "upperdir=" + o.Upper, "workdir=" + o.Work,
 		// A throw-away session needs no durability: volatile skips every
 		// sync, which makes tearing the overlay down 4x faster here.
 		"volatile"}

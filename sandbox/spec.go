@@ -71,9 +71,13 @@ type Spec struct {
 
 // Overlay names the directories of an overlayfs session.
 type Overlay struct {
-	Upper  string `json:"upper"`
-	Work   string `json:"work"`
-	Merged string `json:"merged"`
+	// Lower are read-only layers stacked over Root, topmost first (such
+	// as a build's installed dependencies); Root is always the bottom.
+	// They must not change while a sandbox has them mounted.
+	Lower  []string `json:"lower,omitempty"`
+	Upper  string   `json:"upper"`
+	Work   string   `json:"work"`
+	Merged string   `json:"merged"`
 }
 
 // IDMap is one line of a user namespace's uid_map or gid_map.
