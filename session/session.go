@@ -72,6 +72,8 @@ type Root struct {
 	Path string
 	// lockName is the name under locks/ that guards it.
 	lockName string
+	// inStore says the root is one of the store's, with metadata.
+	inStore bool
 }
 
 // NotDebianRootError says a directory does not hold a Debian root.
@@ -102,7 +104,7 @@ func ResolveRoot(s *store.Store, arg string) (*Root, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Root{Name: r.Name, Path: r.Path, lockName: r.Name}, nil
+		return &Root{Name: r.Name, Path: r.Path, lockName: r.Name, inStore: true}, nil
 	}
 	abs, err := filepath.Abs(arg)
 	if err != nil {
@@ -158,6 +160,9 @@ type Session struct {
 	profile *profiles.Profile
 	lock    *store.Lock
 	dirs    *store.Session // nil with Write
+	// layerLocks are the shared locks of the layers stacked in the
+	// overlay, held as long as the session is open.
+	layerLocks []*store.Lock
 }
 
 // Open opens a session as opts say.
@@ -196,6 +201,20 @@ func Open(ctx context.Context, opts *Options) (_ *Session, retErr error) {
 	if s.lock, err = lockRoot(ctx, opts.Store, s.Root, opts.Write, opts.LockWait, s.opts.Warn); err != nil {
 		return nil, err
 	}
+	if opts.Write && s.Root.inStore {
+		// Whatever this session changes, the layers made on the root
+		// before no longer fit it.
+		if err := opts.Store.BumpGeneration(s.Root.Name); err != nil {
+			s.lock.Unlock()
+			return nil, err
+		}
+	}
+	if s.dirs != nil && len(s.dirs.Lower) > 0 {
+		if err := s.lockLayers(); err != nil {
+			s.lock.Unlock()
+			return nil, err
+		}
+	}
 	if !opts.Write && s.dirs == nil {
 		if s.dirs, err = opts.Store.NewSession(s.Root.lockName, s.Root.Path); err != nil {
 			s.lock.Unlock()
@@ -223,6 +242,73 @@ func (s *Session) Upper() string {
 	return s.dirs.Upper
 }
 
+// lockLayers takes the locks of a kept session's layers.
+func (s *Session) lockLayers() error {
+	for _, low := range s.dirs.Lower {
+		key := filepath.Base(filepath.Dir(low))
+		l, lock, err := s.opts.Store.OpenLayer(key)
+		if err == nil && l.FS() != low {
+			lock.Unlock()
+			err = fmt.Errorf("layer %s: %w", key, store.ErrNoLayer)
+		}
+		if err != nil {
+			s.unlockLayers()
+			return fmt.Errorf("open session %s: %w", s.dirs.ID, err)
+		}
+		s.layerLocks = append(s.layerLocks, lock)
+	}
+	return nil
+}
+
+func (s *Session) unlockLayers() {
+	for _, l := range s.layerLocks {
+		_ = l.Unlock()
+	}
+	s.layerLocks = nil
+}
+
+// UseLayer stacks layer l, whose lock the session now holds, over the root
+// from the next command on. The session's upper directory must be empty:
+// nothing has run in it yet, or MakeLayer just emptied it.
+func (s *Session) UseLayer(l *store.Layer, lock *store.Lock) error {
+	if s.dirs == nil {
+		lock.Unlock()
+		return errors.New("a --write session cannot use a layer")
+	}
+	if err := s.dirs.SetLower([]string{l.FS()}); err != nil {
+		lock.Unlock()
+		return err
+	}
+	s.unlockLayers()
+	s.layerLocks = []*store.Lock{lock}
+	return nil
+}
+
+// MakeLayer turns what the session's commands changed so far into layer
+// meta.Key of the store, and goes on with that layer under a fresh upper
+// directory, so the session's files stay exactly as they were. When
+// another pkgbox made the same layer first (store.ErrLayerExists), or on
+// any error before the layer is published, the session is as it was.
+func (s *Session) MakeLayer(meta *store.Layer) (*store.Layer, error) {
+	if s.dirs == nil || len(s.dirs.Lower) > 0 {
+		return nil, errors.New("only an overlay session on a bare root can make a layer")
+	}
+	t, err := s.opts.Store.NewLayerTemp()
+	if err != nil {
+		return nil, err
+	}
+	defer t.Remove()
+	l, lock, err := t.Publish(s.dirs.Upper, meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.dirs.ResetUpper(); err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	return l, s.UseLayer(l, lock)
+}
+
 // Run runs one command in a new sandbox on the session.
 func (s *Session) Run(ctx context.Context, c *Command) (*sandbox.Result, error) {
 	spec := &sandbox.Spec{
@@ -243,8 +329,11 @@ func (s *Session) Run(ctx context.Context, c *Command) (*sandbox.Result, error) 
 		spec.Hostname = Hostname(s.Root.Name)
 	}
 	if s.dirs != nil {
-		spec.Overlay = &sandbox.Overlay{Upper: s.dirs.Upper, Work: s.dirs.Work, Merged: s.dirs.Merged}
+		spec.Overlay = &sandbox.Overlay{Lower: s.dirs.Lower, Upper: s.dirs.Upper, Work: s.dirs.Work, Merged: s.dirs.Merged}
 		spec.Hold = append(spec.Hold, s.dirs.LockFile())
+		for _, l := range s.layerLocks {
+			spec.Hold = append(spec.Hold, l.File())
+		}
 	}
 	return sandbox.Run(ctx, spec, c.Stdio)
 }
@@ -255,6 +344,7 @@ func (s *Session) Close() error {
 	if s.dirs != nil {
 		err = s.dirs.Remove()
 	}
+	s.unlockLayers()
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
 	}
@@ -268,6 +358,7 @@ func (s *Session) Keep() error {
 	if s.dirs != nil {
 		err = s.dirs.Keep()
 	}
+	s.unlockLayers()
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
 	}

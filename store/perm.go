@@ -23,6 +23,8 @@ var storeDirs = []struct {
 	{"sessions", 0o700},
 	{"locks", 0o700},
 	{"tmp", 0o700},
+	{"layers", 0o700},
+	{"layers/tmp", 0o700},
 	{"cache", 0o755},
 	{"cache/apt", 0o755},
 }

@@ -26,6 +26,10 @@ type Root struct {
 	Updated    time.Time `json:"updated,omitzero"`
 	// Debootstrap is the version of debootstrap that made the root.
 	Debootstrap string `json:"debootstrap,omitempty"`
+	// Generation counts the sessions that wrote to the root (update, shell
+	// --write): with Created and Updated it says whether a build-dependency
+	// layer made on the root still fits it (see GenerationID).
+	Generation int `json:"generation,omitempty"`
 
 	// Path is the root's file system on the host; not stored.
 	Path string `json:"-"`
@@ -50,6 +54,24 @@ func (s *Store) Root(name string) (*Root, error) {
 	r.Name = name
 	r.Path = s.RootPath(name)
 	return &r, nil
+}
+
+// GenerationID names the root's contents as they are now: it changes when
+// the root is made again, updated, or written to by a --write session, so
+// a layer recorded with another one was made on different files.
+func (r *Root) GenerationID() string {
+	return fmt.Sprintf("%s/%s/%d", r.Created.UTC().Format(time.RFC3339Nano), r.Updated.UTC().Format(time.RFC3339Nano), r.Generation)
+}
+
+// BumpGeneration records that root NAME is about to change (see
+// GenerationID). The caller holds the root's exclusive lock.
+func (s *Store) BumpGeneration(name string) error {
+	r, err := s.Root(name)
+	if err != nil {
+		return err
+	}
+	r.Generation++
+	return s.SaveRoot(r)
 }
 
 // Roots lists the roots that have metadata, sorted by name.
@@ -110,8 +132,8 @@ func (s *Store) Install(dir string, r *Root) error {
 	return nil
 }
 
-// RemoveRoot deletes root NAME and its metadata. The caller holds the root's
-// exclusive lock. Nothing is deleted if anything is mounted under the root,
+// RemoveRoot deletes root NAME, its metadata and its build-dependency
+// layers. The caller holds the root's exclusive lock. Nothing is deleted if anything is mounted under the root,
 // and deletion never crosses into another file system.
 func (s *Store) RemoveRoot(name string) error {
 	if _, err := s.Root(name); err != nil {
@@ -125,7 +147,8 @@ func (s *Store) RemoveRoot(name string) error {
 	if err := RemoveTree(s.RootPath(name)); err != nil {
 		return fmt.Errorf("remove root %q: %w", name, err)
 	}
-	return nil
+	// Its layers: no session uses them, as none holds the root's lock.
+	return s.removeLayersOf(name)
 }
 
 // WriteFileAtomic writes data to a temporary file beside path, syncs it and

@@ -25,13 +25,19 @@ type Session struct {
 	Merged string
 	// RootPath is the root the session is on.
 	RootPath string
-	lock     *Lock
+	// Lower are the layers stacked over the root (see SetLower).
+	Lower []string
+	lock  *Lock
 }
 
 // sessionInfo is recorded in sessions/ID/session.json for `shell --session`
 // and for humans looking at a kept session.
 type sessionInfo struct {
-	Root    string    `json:"root"`
+	Root string `json:"root"`
+	// Lower are the build-dependency layers (their fs/ directories) that
+	// the session's overlay stacks over the root: a kept session keeps
+	// them from being removed.
+	Lower   []string  `json:"lower,omitempty"`
 	Pid     int       `json:"pid"`
 	Created time.Time `json:"created"`
 }
@@ -68,12 +74,41 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
 	}
-	info, _ := json.Marshal(sessionInfo{Root: rootPath, Pid: os.Getpid(), Created: time.Now().UTC()})
-	if err := os.WriteFile(filepath.Join(dir, "session.json"), info, 0o644); err != nil {
+	if err := sess.writeInfo(); err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	return sess, nil
+}
+
+func (s *Session) writeInfo() error {
+	info, _ := json.Marshal(sessionInfo{Root: s.RootPath, Lower: s.Lower, Pid: os.Getpid(), Created: time.Now().UTC()})
+	return os.WriteFile(filepath.Join(s.Dir, "session.json"), info, 0o644)
+}
+
+// SetLower stacks layers (topmost first) between the root and the
+// session's upper directory from the next sandbox on, and records them.
+func (s *Session) SetLower(layers []string) error {
+	s.Lower = layers
+	if err := s.writeInfo(); err != nil {
+		return fmt.Errorf("record layers of session %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// ResetUpper gives the session an empty upper and work directory, as if
+// new; the old upper must have been moved away or be worth losing. No
+// sandbox may run on the session meanwhile.
+func (s *Session) ResetUpper() error {
+	for _, d := range []string{s.Upper, s.Work} {
+		if err := RemoveTree(d); err != nil {
+			return fmt.Errorf("reset session %s: %w", s.ID, err)
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return fmt.Errorf("reset session %s: %w", s.ID, err)
+		}
+	}
+	return nil
 }
 
 // ErrNoSession is returned (wrapped) for a session ID the store does not have.
@@ -105,7 +140,7 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 		return nil, fmt.Errorf("open session %q: %w", id, err)
 	}
 	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
-		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, lock: lock}, nil
+		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, Lower: info.Lower, lock: lock}, nil
 }
 
 // LockFile is the session's held lock file, for the sandbox to inherit so the
@@ -166,6 +201,8 @@ type SessionInfo struct {
 	Root string
 	// Kept says the session was kept on purpose (build --keep).
 	Kept bool
+	// Lower are the layers the session stacks over its root.
+	Lower []string
 }
 
 // Sessions lists the store's session directories, live, kept and dead.
@@ -181,7 +218,7 @@ func (s *Store) Sessions() ([]SessionInfo, error) {
 		if data, err := os.ReadFile(filepath.Join(dir, "session.json")); err == nil {
 			var si sessionInfo
 			if json.Unmarshal(data, &si) == nil {
-				info.Root = si.Root
+				info.Root, info.Lower = si.Root, si.Lower
 			}
 		}
 		if _, err := os.Lstat(filepath.Join(dir, keptFile)); err == nil {
