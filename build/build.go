@@ -93,6 +93,12 @@ type Request struct {
 	// Timeout stops the build when it runs longer; zero means no limit.
 	Timeout time.Duration
 
+	// NoLayers installs the build dependencies afresh, and keeps no layer
+	// of them (see layer.go).
+	NoLayers bool
+
+	// layerSalt, mixed into layer keys, gives a test layers of its own.
+	layerSalt string
 	// dummyDeps installs the build dependencies through a dummy package, as
 	// for apt without satisfy, whatever the root's apt (for tests).
 	dummyDeps bool
@@ -119,6 +125,8 @@ type Result struct {
 	Artifacts []Artifact `json:"artifacts"`
 	Log       string     `json:"log"`
 	Session   string     `json:"kept_session,omitempty"`
+	// Layer says whether a build-dependency layer was reused or made.
+	Layer *LayerUse `json:"layer,omitempty"`
 	// Tail is the log's last lines, for a failure report.
 	Tail []string `json:"-"`
 }

@@ -67,6 +67,8 @@ func (p *depsPlan) downloadScript() string {
 	s.WriteString("set -e\n")
 	s.WriteString("APT=" + shellQuote([]string{aptOptions}) + "\n")
 	fmt.Fprintf(&s, "rm -rf %s && mkdir -p %s/uris/partial\n", depsState, depsState)
+	// What the root had, to tell what the install adds (see sealScript).
+	fmt.Fprintf(&s, "%s > %s/before\n", dpkgQuery, depsState)
 	if p.UpdateLists {
 		s.WriteString("echo 'pkgbox: the root'\"'\"'s package lists are missing or old: apt-get update' >&2\n")
 		s.WriteString("apt-get update -q >&2\n")
@@ -168,6 +170,12 @@ func (b *builder) installDeps(ctx context.Context) error {
 	}
 	plan := &depsPlan{Source: b.src.Name, Arch: b.arch, Depends: depends, Conflicts: conflicts,
 		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps}
+	key, why := b.layerKey(plan)
+	if key == "" {
+		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
+	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
+		return err
+	}
 	var mounts []sandbox.Mount
 	for i, p := range b.req.ExtraPackages {
 		// Opened once, never through a symlink, and bound from the
@@ -208,6 +216,15 @@ func (b *builder) installDeps(ctx context.Context) error {
 	}
 	if err := run(plan.installScript(), false, sandbox.ReadOnly, cache); err != nil {
 		return fmt.Errorf("apt could not install the build dependencies: %w", err)
+	}
+	out, err := b.capture(ctx, sealScript())
+	if err != nil {
+		return fmt.Errorf("list the installed packages: %w", err)
+	}
+	before, installed := parseInstalled(out, "before"), parseInstalled(out, "after")
+	b.logInstalled(installed)
+	if key != "" {
+		b.makeLayer(plan, key, before, installed)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ type buildOptions struct {
 	full          bool
 	network       bool
 	keep          bool
+	noLayers      bool
 	overwrite     bool
 	jsonOut       bool
 	profiles      []string
@@ -50,6 +51,7 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.full, "full", false, "build the source package and every binary package (dpkg-buildpackage -F)")
 	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
 	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with `pkgbox shell --session ID`")
+	f.BoolVar(&o.noLayers, "no-layers", false, "install the build dependencies afresh, neither reusing nor keeping a layer of them")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
@@ -102,6 +104,11 @@ throw-away overlay session: the build dependencies are installed with the
 network on, then dpkg-buildpackage runs as an unprivileged user with only lo.
 Artifacts and SOURCE_VERSION_ARCH.build (the full log) land in --out.
 
+What the dependency install changed is kept in the store as a read-only
+layer; the next build on the same root (same generation) whose dependencies
+resolve the same way mounts it and installs nothing. --no-layers installs
+afresh; ` + "`pkgbox list --layers`" + ` shows the layers, ` + "`pkgbox gc`" + ` trims them.
+
 NAME or NAME=VERSION, where no file or directory of that name exists (a path
 always wins), is a source package (or a binary package, for its source) of
 the root's suite: apt-get source fetches it from the root's mirror, checked
@@ -135,7 +142,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			src, pkg := build.SourceArg(src)
 			req := &build.Request{
 				Store: s, Source: src, Package: pkg, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
-				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
+				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
 				EnsureRoot: func(ctx context.Context, name string) error {
@@ -186,6 +193,9 @@ func printSummary(out, errw io.Writer, res *build.Result, err error) {
 			mark = "FAILED"
 		}
 		fmt.Fprintf(out, "  %-28s %8s  %s\n", p.Name, p.Duration.Round(10*time.Millisecond), mark)
+	}
+	if l := res.Layer; l != nil {
+		fmt.Fprintf(out, "  build dependencies: %s layer %s (%d packages)\n", l.Action, l.Key, l.Packages)
 	}
 	for _, a := range res.Artifacts {
 		fmt.Fprintf(out, "  %s\n", a.Path)

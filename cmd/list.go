@@ -19,7 +19,7 @@ type listedRoot struct {
 }
 
 func newListCommand(g *globalOptions) *cobra.Command {
-	var asJSON bool
+	var asJSON, layers bool
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List the roots in the store",
@@ -28,6 +28,9 @@ func newListCommand(g *globalOptions) *cobra.Command {
 			s, err := g.openStore()
 			if err != nil {
 				return err
+			}
+			if layers {
+				return listLayers(c, s, asJSON)
 			}
 			roots, err := s.Roots()
 			if err != nil {
@@ -60,7 +63,35 @@ func newListCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the roots as JSON")
+	c.Flags().BoolVar(&layers, "layers", false, "list the build-dependency layers instead")
 	return c
+}
+
+// listLayers prints the store's build-dependency layers, least recently
+// used first (the order in which gc trims them).
+func listLayers(c *cobra.Command, s *store.Store, asJSON bool) error {
+	layers, err := s.Layers()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if layers == nil {
+			layers = []*store.Layer{}
+		}
+		enc := json.NewEncoder(c.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(layers)
+	}
+	if len(layers) == 0 {
+		fmt.Fprintln(c.OutOrStdout(), "no build-dependency layers yet: `pkgbox build` keeps one")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tROOT\tARCH\tPACKAGES\tSIZE\tLAST USED")
+	for _, l := range layers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", l.Key, l.Root, l.Arch, l.Packages, humanSize(l.Size), shortTime(l.LastUsed))
+	}
+	return tw.Flush()
 }
 
 func humanSize(n int64) string {

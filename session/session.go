@@ -284,6 +284,19 @@ func (s *Session) UseLayer(l *store.Layer, lock *store.Lock) error {
 	return nil
 }
 
+// DropLayers unstacks the session's layers and empties its upper
+// directory: what ran on top of them is lost.
+func (s *Session) DropLayers() error {
+	if s.dirs == nil {
+		return nil
+	}
+	if err := s.dirs.SetLower(nil); err != nil {
+		return err
+	}
+	s.unlockLayers()
+	return s.dirs.ResetUpper()
+}
+
 // MakeLayer turns what the session's commands changed so far into layer
 // meta.Key of the store, and goes on with that layer under a fresh upper
 // directory, so the session's files stay exactly as they were. When

@@ -49,10 +49,11 @@ type Layer struct {
 	Size      int64     `json:"size"`
 	Created   time.Time `json:"created"`
 
-	// Dir is layers/KEY; LastUsed the time of the last build that used or
-	// made it. Neither is stored in layer.json.
+	// Dir is layers/KEY (not stored). LastUsed is the time of the last
+	// build that used or made the layer: the mtime of its file "used",
+	// which a use touches, never layer.json, which is written once.
 	Dir      string    `json:"-"`
-	LastUsed time.Time `json:"-"`
+	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
 // FS is the directory of the layer's files, to stack over its root.
