@@ -3,7 +3,9 @@
 # run on testdata/packages/hello-c:
 #   floor   dpkg-buildpackage directly in a copy of the root that already
 #           has the build dependencies (unshare + chroot, nothing else);
-#   pkgbox  pkgbox build, apt cache warm (one untimed build first);
+#   pkgbox  pkgbox build, apt cache warm (one untimed build first), which
+#           reuses the build-dependency layer the warm-up build made;
+#   fresh   pkgbox build --no-layers: the dependencies installed each time;
 #   sbuild  sbuild in unshare mode with its default apt settings (its
 #           tarball keeps no package lists), from a buildd tarball made by mmdebstrap
 #           of the same suite, as an unprivileged user with subordinate ids.
@@ -61,21 +63,21 @@ sbuild_run() {
 }
 pkgbox_run() {
 	rm -rf "$work/pk" && mkdir -p "$work/pk" && cp -a "$src" "$work/pk/hello-c"
-	"$bin" build "$work/pk/hello-c" --root test
+	"$bin" build "$work/pk/hello-c" --root test "$@"
 }
 
 ns() { date +%s%N; }
 declare -A total
-cases=(floor pkgbox sbuild)
+cases=(floor pkgbox fresh sbuild)
 for c in "${cases[@]}"; do
 	total[$c]=0
-	case $c in floor) floor ;; pkgbox) pkgbox_run ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
+	case $c in floor) floor ;; pkgbox) pkgbox_run ;; fresh) pkgbox_run --no-layers ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
 		{ echo "bench: $c failed:" >&2; tail -30 "$work/$c.log" >&2; exit 1; }
 done
 for ((i = 0; i < runs; i++)); do
 	for c in "${cases[@]}"; do
 		t0=$(ns)
-		case $c in floor) floor ;; pkgbox) pkgbox_run ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
+		case $c in floor) floor ;; pkgbox) pkgbox_run ;; fresh) pkgbox_run --no-layers ;; sbuild) sbuild_run ;; esac >"$work/$c.log" 2>&1 ||
 			{ echo "bench: $c failed:" >&2; tail -30 "$work/$c.log" >&2; exit 1; }
 		total[$c]=$((total[$c] + $(ns) - t0))
 	done
@@ -88,3 +90,5 @@ for c in "${cases[@]}"; do
 done
 awk -v p="${total[pkgbox]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
 	'BEGIN { printf "  pkgbox overhead / sbuild overhead: %.2f   (bar: at most 0.33)\n", (p - f) / (sb - f) }'
+awk -v p="${total[fresh]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
+	'BEGIN { printf "  without layers (--no-layers):      %.2f\n", (p - f) / (sb - f) }'
