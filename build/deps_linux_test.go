@@ -13,7 +13,8 @@ import (
 // TestBuildDummyDeps installs the build dependencies the way roots whose
 // apt has no satisfy (buster and older) need: through a dummy package.
 func TestBuildDummyDeps(t *testing.T) {
-	res, err, _ := buildPkg(t, "needs-deps", build.ForceDummyDeps)
+	// Without layers: a reused one would install nothing.
+	res, err, _ := buildPkg(t, "needs-deps", func(r *build.Request) { build.ForceDummyDeps(r); r.NoLayers = true })
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}
@@ -75,7 +76,9 @@ func TestBuildMaintainerScripts(t *testing.T) {
 func TestBuildPoisonedCache(t *testing.T) {
 	s := sharedStore(t)
 	// A first build fills the cache with needs-deps' dependencies.
-	if res, err, _ := buildPkg(t, "needs-deps", nil); err != nil {
+	// Without layers, which would leave the cache unread.
+	noLayers := func(r *build.Request) { r.NoLayers = true }
+	if res, err, _ := buildPkg(t, "needs-deps", noLayers); err != nil {
 		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}
 	debs, _ := filepath.Glob(filepath.Join(s.Dir, "cache", "apt", "*", "zlib1g-dev_*.deb"))
@@ -89,7 +92,7 @@ func TestBuildPoisonedCache(t *testing.T) {
 	if err := os.WriteFile(debs[0], make([]byte, fi.Size()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err, _ := buildPkg(t, "needs-deps", nil)
+	res, err, _ := buildPkg(t, "needs-deps", noLayers)
 	if err != nil {
 		t.Fatalf("build with a poisoned cache: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}

@@ -226,7 +226,7 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 	case ctx.Err() != nil:
 		return false, ctx.Err()
 	case err != nil:
-		why = "apt would install or remove packages on top of it"
+		why = "apt's simulated install on top of it did not come out empty"
 	case hashString(strings.Join(installed, "\n")) != l.Installed:
 		why = "its installed packages differ from those recorded when it was made"
 	}

@@ -176,6 +176,9 @@ func checkClean(t *testing.T, dir, what string) {
 	if left, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(left) > 0 {
 		leak("temporary roots left after gc: %v", names(left))
 	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "layers", "tmp")); len(left) > 0 {
+		leak("half-made build-dependency layers left after gc: %v", names(left))
+	}
 	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
