@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"pkgbox/sandbox"
 	"pkgbox/session"
@@ -252,6 +253,7 @@ func (b *builder) makeLayer(p *depsPlan, key string, before, installed []string)
 	meta := &store.Layer{Key: key, Root: root.Name, RootGeneration: root.GenerationID(), Arch: p.Arch,
 		Profiles: b.req.Profiles, Depends: p.Depends, Conflicts: p.Conflicts, Packages: n,
 		Installed: hashString(strings.Join(installed, "\n"))}
+	start := time.Now()
 	l, err := b.sess.MakeLayer(meta)
 	switch {
 	case errors.Is(err, store.ErrLayerExists):
@@ -260,7 +262,8 @@ func (b *builder) makeLayer(p *depsPlan, key string, before, installed []string)
 		b.log.Printf("warning: keep build-dependency layer %s: %v", key, err)
 	default:
 		b.res.Layer = &LayerUse{Key: key, Action: "made", Packages: n}
-		b.log.Printf("install build dependencies: made layer %s (%d packages, %.1f MiB)", key, n, float64(l.Size)/(1<<20))
+		b.log.Printf("install build dependencies: made layer %s (%d packages, %.1f MiB, kept in %s)", key, n,
+			float64(l.Size)/(1<<20), time.Since(start).Round(time.Millisecond))
 	}
 }
 
