@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -107,10 +108,19 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 	return res, err, src
 }
 
+// sessionsOf lists the store's sessions that this test process made:
+// other processes (other engineers' tests) share the store.
 func sessionsOf(t *testing.T, s *store.Store) map[string]bool {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "sessions"))
 	m := map[string]bool{}
 	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(s.Dir, "sessions", e.Name(), "session.json"))
+		var info struct {
+			Pid int `json:"pid"`
+		}
+		if err == nil && json.Unmarshal(data, &info) == nil && info.Pid != os.Getpid() {
+			continue
+		}
 		m[e.Name()] = true
 	}
 	return m

@@ -2,7 +2,10 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,8 +53,9 @@ type depsPlan struct {
 	Depends   string
 	Conflicts string
 	// Extra are .deb files (paths inside the sandbox) installed after the
-	// dependencies.
-	Extra []string
+	// dependencies, and ExtraSHA256 their contents' hashes and names.
+	Extra       []string
+	ExtraSHA256 []string
 	// UpdateLists runs apt-get update first: the root's lists are old.
 	UpdateLists bool
 	// Dummy forces the dummy-package method even where apt has satisfy.
@@ -170,12 +174,6 @@ func (b *builder) installDeps(ctx context.Context) error {
 	}
 	plan := &depsPlan{Source: b.src.Name, Arch: b.arch, Depends: depends, Conflicts: conflicts,
 		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps}
-	key, why := b.layerKey(plan)
-	if key == "" {
-		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
-	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
-		return err
-	}
 	var mounts []sandbox.Mount
 	for i, p := range b.req.ExtraPackages {
 		// Opened once, never through a symlink, and bound from the
@@ -186,8 +184,20 @@ func (b *builder) installDeps(ctx context.Context) error {
 		}
 		defer f.Close()
 		inside := fmt.Sprintf("/build/.extra/%d-%s", i, filepath.Base(p))
+		sum, err := fileSHA256(f)
+		if err != nil {
+			return fmt.Errorf("read extra package %q: %w", p, err)
+		}
+		// The name too: it names the (empty) mount point the layer keeps.
+		plan.ExtraSHA256 = append(plan.ExtraSHA256, sum+" "+filepath.Base(p))
 		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: f.Name(), File: f, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
 		plan.Extra = append(plan.Extra, inside)
+	}
+	key, why := b.layerKey(plan)
+	if key == "" {
+		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
+	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
+		return err
 	}
 	status := &aptStatus{log: b.log, progress: b.progress, phase: "install build dependencies"}
 	run := func(script string, network bool, cacheFlags sandbox.MountFlags, cache string) error {
@@ -238,6 +248,15 @@ func (b *builder) aptCache(ctx context.Context) (string, func(), error) {
 		return "", func() {}, nil // a root given by path has no store cache
 	}
 	return b.req.Store.AptCache(ctx, meta.Suite, meta.Arch)
+}
+
+// fileSHA256 hashes f's contents from its start.
+func fileSHA256(f *os.File) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // openExtraPackage opens an --extra-package .deb: a regular file, not a

@@ -54,7 +54,8 @@ func TestBuildMaintainerScripts(t *testing.T) {
 	s := sharedStore(t)
 	deb := makeDeb(t, "pkgbox-test-postinst", "#!/bin/sh\nset -e\necho 'postinst writes to stdout'\n"+
 		"if touch /var/cache/apt/archives/pkgbox-poison_1.0_all.deb 2>/dev/null; then echo 'postinst wrote to the apt cache'; fi\n")
-	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) { r.ExtraPackages = []string{deb} })
+	// Without layers: a reused one would run no maintainer script.
+	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) { r.ExtraPackages = []string{deb}; r.NoLayers = true })
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}

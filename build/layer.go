@@ -48,8 +48,8 @@ type LayerUse struct {
 // layerKeyText is what a layer's key hashes: the root as it is now
 // (its generation changes with every update, --write session or
 // recreate), the architecture and build profiles, the reduced build
-// dependencies and conflicts, the install method, and the identity of the
-// root's apt lists (every file's name, size and time), which decide which
+// dependencies and conflicts, the install method, the contents of the
+// extra packages (--extra-package), and the identity of the root's apt lists (every file's name, size and time), which decide which
 // versions apt picks.
 func layerKeyText(root *store.Root, p *depsPlan, profiles []string, lists, salt string) string {
 	prof := append([]string(nil), profiles...)
@@ -67,6 +67,8 @@ func layerKeyText(root *store.Root, p *depsPlan, profiles []string, lists, salt 
 		"depends " + p.Depends,
 		"conflicts " + p.Conflicts,
 		"method " + method,
+		// In the order given, which is the order dpkg installs them in.
+		"extra " + strings.Join(p.ExtraSHA256, " "),
 		"lists " + lists,
 		"salt " + salt,
 	}, "\n") + "\n"
@@ -105,8 +107,6 @@ func (b *builder) layerKey(p *depsPlan) (key, why string) {
 	switch {
 	case b.req.NoLayers:
 		return "", "--no-layers"
-	case len(b.req.ExtraPackages) > 0:
-		return "", "the build installs extra packages"
 	case p.UpdateLists:
 		return "", "the root's package lists are old (pkgbox update renews them)"
 	}
@@ -183,6 +183,9 @@ func sealScript() string {
 
 // confirmScript checks, on top of a layer, that apt has nothing to install
 // or remove for the dependencies of p, and lists the installed packages.
+// Extra packages need no simulation: their contents are in the key, and
+// the list of installed packages and versions, which includes them, must
+// be the one recorded.
 func (p *depsPlan) confirmScript() string {
 	var s strings.Builder
 	s.WriteString("set -e\n")
@@ -257,7 +260,7 @@ func (b *builder) makeLayer(p *depsPlan, key string, before, installed []string)
 	l, err := b.sess.MakeLayer(meta)
 	switch {
 	case errors.Is(err, store.ErrLayerExists):
-		b.log.Printf("pkgbox: another build made layer %s meanwhile; this build goes on with its own install", key)
+		b.log.Printf("pkgbox: layer %s exists already (another build made it meanwhile, or it did not fit); this build goes on with its own install", key)
 	case err != nil:
 		b.log.Printf("warning: keep build-dependency layer %s: %v", key, err)
 	default:

@@ -261,3 +261,26 @@ func TestLayerConcurrentFirstBuilds(t *testing.T) {
 		t.Errorf("the store has %d layers of the two builds, want 1", n)
 	}
 }
+
+// An extra package is part of the layer: the same .deb again reuses it,
+// a .deb of other contents makes another.
+func TestLayerExtraPackage(t *testing.T) {
+	lt := newLayerTest(t)
+	deb := makeDeb(t, "pkgbox-test-extra", "#!/bin/sh\necho 'extra postinst ran'\n")
+	extra := func(deb string) func(*build.Request) {
+		return func(r *build.Request) { r.ExtraPackages = []string{deb} }
+	}
+	first, _ := lt.build("hello-c", extra(deb))
+	second, _ := lt.build("hello-c", extra(deb))
+	if first.Layer == nil || first.Layer.Action != "made" || second.Layer == nil || second.Layer.Action != "reused" || second.Layer.Key != first.Layer.Key {
+		t.Fatalf("layers %+v then %+v, want one made then reused", first.Layer, second.Layer)
+	}
+	if env := buildEnvironment(t, second); !strings.Contains(env, "pkgbox-test-extra:all 1.0") {
+		t.Errorf("the reused layer lacks the extra package:\n%s", env)
+	}
+	other := makeDeb(t, "pkgbox-test-extra", "#!/bin/sh\necho 'another postinst ran'\n")
+	third, _ := lt.build("hello-c", extra(other))
+	if third.Layer == nil || third.Layer.Action != "made" || third.Layer.Key == first.Layer.Key {
+		t.Errorf("another extra package: layer %+v, want a new one", third.Layer)
+	}
+}

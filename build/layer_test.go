@@ -38,6 +38,7 @@ func TestLayerKeyStaleness(t *testing.T) {
 		"architecture":         func(_ *store.Root, p *depsPlan, _ *[]string, _ *string) { p.Arch = "i386" },
 		"build profiles":       func(_ *store.Root, _ *depsPlan, pr *[]string, _ *string) { *pr = []string{"nocheck"} },
 		"dummy-package method": func(_ *store.Root, p *depsPlan, _ *[]string, _ *string) { p.Dummy = true },
+		"extra package":        func(_ *store.Root, p *depsPlan, _ *[]string, _ *string) { p.ExtraSHA256 = []string{"0123 x.deb"} },
 	}
 	for name, change := range changes {
 		r, p, profiles, lists := root(), plan(), []string{"nocheck", "nodoc"}, "lists-1"
