@@ -109,7 +109,9 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 }
 
 // sessionsOf lists the store's sessions that this test process made:
-// other processes (other engineers' tests) share the store.
+// other processes (other engineers' tests) share the store. One without
+// session.json yet is being made, by someone else: a session of this
+// process that a build left has one.
 func sessionsOf(t *testing.T, s *store.Store) map[string]bool {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "sessions"))
 	m := map[string]bool{}
@@ -118,7 +120,7 @@ func sessionsOf(t *testing.T, s *store.Store) map[string]bool {
 		var info struct {
 			Pid int `json:"pid"`
 		}
-		if err == nil && json.Unmarshal(data, &info) == nil && info.Pid != os.Getpid() {
+		if err != nil || json.Unmarshal(data, &info) != nil || info.Pid != os.Getpid() {
 			continue
 		}
 		m[e.Name()] = true
