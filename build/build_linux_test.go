@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"pkgbox/build"
@@ -110,17 +111,29 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 
 // sessionsOf lists the store's sessions that this test process made:
 // other processes (other engineers' tests) share the store. One without
-// session.json yet is being made, by someone else: a session of this
-// process that a build left has one.
+// session.json whose lock is held is being made or removed by another
+// process; a session this process left has its lock free.
 func sessionsOf(t *testing.T, s *store.Store) map[string]bool {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "sessions"))
 	m := map[string]bool{}
 	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(s.Dir, "sessions", e.Name(), "session.json"))
+		infoPath := filepath.Join(s.Dir, "sessions", e.Name(), "session.json")
+		data, err := os.ReadFile(infoPath)
+		if err != nil {
+			if f, lerr := os.Open(filepath.Join(s.Dir, "sessions", e.Name(), "lock")); lerr == nil {
+				busy := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil
+				f.Close()
+				if busy {
+					continue
+				}
+			}
+			m[e.Name()] = true
+			continue
+		}
 		var info struct {
 			Pid int `json:"pid"`
 		}
-		if err != nil || json.Unmarshal(data, &info) != nil || info.Pid != os.Getpid() {
+		if json.Unmarshal(data, &info) == nil && info.Pid != os.Getpid() {
 			continue
 		}
 		m[e.Name()] = true
