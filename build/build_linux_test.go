@@ -96,8 +96,8 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 	if after := treeHash(t, src); after != before {
 		t.Errorf("the source tree of %s changed during the build", name)
 	}
-	for id := range sessionsOf(t, s) {
-		if !sessionsBefore[id] && !req.Keep {
+	if !req.Keep {
+		for _, id := range testenv.LeakedSessions(s.Dir, sessionsBefore) {
 			t.Errorf("session %s left behind", id)
 		}
 	}

@@ -106,8 +106,8 @@ func Fetch(ctx context.Context, s *store.Store, root, pkg string) (string, error
 	defer sess.Close()
 	var out, log bytes.Buffer
 	res, err := sess.Run(ctx, &session.Command{
-		Args:     []string{"/bin/sh", "-c", fetchScript, "sh", pkg},
-		Network:  true,
+		Args:    []string{"/bin/sh", "-c", fetchScript, "sh", pkg},
+		Network: true,
 		Mounts: []sandbox.Mount{
 			{Type: sandbox.TypeBind, Source: cache.Files, Target: "/srv/pkgbox-src", Flags: sandbox.NoSuid | sandbox.NoDev},
 			{Type: sandbox.TypeBind, Source: cache.Lists, Target: "/var/lib/pkgbox-src-lists", Flags: sandbox.NoSuid | sandbox.NoDev},

@@ -151,10 +151,8 @@ func TestSIGTERMCleansUp(t *testing.T) {
 	if p := procsWith(tok); len(p) > 0 {
 		t.Errorf("processes left: %v", p)
 	}
-	for s := range sessions(t) {
-		if !before[s] {
-			t.Errorf("session %s left behind", s)
-		}
+	for _, s := range testenv.LeakedSessions(testenv.StoreDir(), before) {
+		t.Errorf("session %s left behind", s)
 	}
 }
 
