@@ -28,18 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// copyTree copies testdata/packages/NAME into a fresh directory and returns
-// the copy's path; its parent is the build's default output directory.
-func copyTree(t *testing.T, name string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), name)
-	out, err := exec.Command("cp", "-a", filepath.Join("..", "testdata", "packages", name), dst).CombinedOutput()
-	if err != nil {
-		t.Fatalf("copy %s: %v: %s", name, err, out)
-	}
-	return dst
-}
-
 // treeHash hashes every path, mode, link target and content under dir.
 func treeHash(t *testing.T, dir string) string {
 	t.Helper()
@@ -85,7 +73,7 @@ func sharedStore(t *testing.T) *store.Store {
 func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Result, error, string) {
 	t.Helper()
 	s := sharedStore(t)
-	src := copyTree(t, name)
+	src := testenv.CopyPackage(t, name)
 	before := treeHash(t, src)
 	req := &build.Request{Store: s, Source: src, Root: testenv.RootName, Jobs: 2}
 	if mod != nil {
@@ -263,7 +251,7 @@ func TestBuildConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, name := range []string{"hello-c", "hello-all"} {
-		src := copyTree(t, name)
+		src := testenv.CopyPackage(t, name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

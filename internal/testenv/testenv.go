@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -209,4 +210,17 @@ func LeakedSessions(dir string, before map[string]bool) []string {
 		f.Close()
 	}
 	return leaked
+}
+
+// CopyPackage copies testdata/packages/NAME into a fresh directory of t and
+// returns the copy's path; its parent is a build's default output directory.
+func CopyPackage(t testing.TB, name string) string {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(self), "..", "..", "testdata", "packages", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v: %s", name, err, out)
+	}
+	return dst
 }
