@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -397,12 +398,15 @@ func FormatSize(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// ParseSize reads a size such as 512M, 2G or 1048576 (bytes).
+// ParseSize reads a size such as 512M, 2G or 1048576 (bytes). A size that
+// does not fit in an int64 is an error: it would wrap, to 0 (no limit) or
+// below.
 func ParseSize(s string) (int64, error) {
 	mult := int64(1)
 	num := strings.TrimSpace(s)
+	suffix := ""
 	if num != "" {
-		switch strings.ToUpper(num[len(num)-1:]) {
+		switch suffix = strings.ToUpper(num[len(num)-1:]); suffix {
 		case "K":
 			mult = 1 << 10
 		case "M":
@@ -411,12 +415,15 @@ func ParseSize(s string) (int64, error) {
 			mult = 1 << 30
 		case "T":
 			mult = 1 << 40
+		default:
+			suffix = ""
 		}
-		if mult > 1 {
-			num = num[:len(num)-1]
-		}
+		num = num[:len(num)-len(suffix)]
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
+	if err == nil && n > math.MaxInt64/mult || errors.Is(err, strconv.ErrRange) && n > 0 {
+		return 0, fmt.Errorf("size %q is too large: at most %d%s (2^63-1 bytes)", s, math.MaxInt64/mult, suffix)
+	}
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("size %q: want a number of bytes, or one with K, M, G or T", s)
 	}
