@@ -49,7 +49,7 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVarP(&o.sourceOnly, "source-only", "S", false, "build the source package only (dpkg-buildpackage -S)")
 	f.BoolVar(&o.full, "full", false, "build the source package and every binary package (dpkg-buildpackage -F)")
 	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
-	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with `pkgbox shell --session ID`")
+	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with 'pkgbox shell --session ID'")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
