@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -213,17 +214,23 @@ func (s *Store) GC(kept bool) ([]string, error) {
 			removed = append(removed, dir)
 		}
 	}
-	temps, err := filepath.Glob(filepath.Join(s.Dir, "tmp", "*.lock"))
+	// Temporary roots: every directory of tmp/, with a lock file beside
+	// it or not, and every lock file, with its directory or not.
+	temps, err := os.ReadDir(filepath.Join(s.Dir, "tmp"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list temporary roots: %w", err)
 	}
-	for _, lockPath := range temps {
-		dir := lockPath[:len(lockPath)-len(".lock")]
-		if ok, err := removeIfUnlocked(dir, lockPath); err != nil {
+	seen := map[string]bool{}
+	for _, e := range temps {
+		dir := filepath.Join(s.Dir, "tmp", strings.TrimSuffix(e.Name(), ".lock"))
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		if ok, err := removeTemp(dir); err != nil {
 			errs = append(errs, err)
 		} else if ok {
 			removed = append(removed, dir)
-			_ = os.Remove(lockPath)
 		}
 	}
 	// Images of bootstraps being saved are written to a temporary file
@@ -240,6 +247,39 @@ func (s *Store) GC(kept bool) ([]string, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeTemp removes the temporary root dir and its lock file dir.lock
+// when the lock is free: its create died. It says whether there was a
+// directory to remove. The lock file goes while GC holds it, so a create
+// that opened it meanwhile sees that it is gone (Lock.names). A directory
+// without a lock file was left by a pkgbox killed before it had one (older
+// ones made the directory first); it goes once it is a minute old, in case
+// a pkgbox of that kind is making it right now.
+func removeTemp(dir string) (bool, error) {
+	_, serr := os.Lstat(dir)
+	exists := serr == nil
+	f, err := os.OpenFile(dir+".lock", os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return removeIfUnlocked(dir, dir+".lock")
+	}
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
+	if err := RemoveTree(dir); err != nil {
+		return false, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if err := os.Remove(dir + ".lock"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("remove %s: %w", dir+".lock", err)
+	}
+	return exists, nil
 }
 
 // removeIfUnlocked removes dir when lockPath can be locked: its owner is gone.
