@@ -119,9 +119,13 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	version := debootstrapVersion(debootstrap)
 	im := imageFor(s, p, version)
-	if made, ok := im.made(); ok && !o.Fresh {
+	f, made, ok := im.open()
+	if ok {
+		defer f.Close()
+	}
+	if ok && !o.Fresh {
 		note("reusing the bootstrap of %s from the cache, then upgrading it (--fresh runs debootstrap instead)", made.Local().Format("2006-01-02 15:04"))
-		if err := im.restore(ctx, tmp.Path); err != nil {
+		if err := im.restore(ctx, f, tmp.Path); err != nil {
 			return nil, s.CheckSpace(err)
 		}
 		// Finished first: apt's settings (Valid-Until for archived suites)
