@@ -124,6 +124,9 @@ type FailedError struct {
 	Log   string
 	// Reason says why, when pkgbox knows better than the log: a limit.
 	Reason string
+	// Err is pkgbox's own trouble that made the step fail, when the
+	// package is not to blame: a *store.NoSpaceError for a full store.
+	Err error
 }
 
 func (e *FailedError) Error() string {
@@ -132,6 +135,9 @@ func (e *FailedError) Error() string {
 	}
 	return fmt.Sprintf("%s failed; the full log is %s", e.Phase, e.Log)
 }
+
+// Unwrap returns Err.
+func (e *FailedError) Unwrap() error { return e.Err }
 
 // limitError is a step that ran into one of Request.Limits.
 type limitError struct{ reason string }
@@ -281,6 +287,7 @@ func (b *builder) run(parent context.Context) error {
 			var ns *store.NoSpaceError
 			if errors.As(b.req.Store.CheckSpace(err), &ns) {
 				failed.Reason = fmt.Sprintf("no space left in the store %s, which holds the build's session", ns.Dir)
+				failed.Err = ns
 			}
 		}
 		if failed.Reason != "" {

@@ -148,16 +148,24 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			} else if res != nil {
 				printSummary(c.OutOrStdout(), c.ErrOrStderr(), res, err)
 			}
-			var fe *build.FailedError
-			if errors.As(err, &fe) {
-				fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s\n", err)
-				return &exitError{code: ExitBuildFailed}
-			}
-			return err
+			return buildError(c.ErrOrStderr(), err)
 		},
 	}
 	o.addFlags(c)
 	return c
+}
+
+// buildError turns a build's error into the command's: the package's own
+// failure is said here and is exit status 3; pkgbox's failures, a full
+// store among them, go to Main as errors (exit status 1, with a hint).
+func buildError(w io.Writer, err error) error {
+	var fe *build.FailedError
+	var ns *store.NoSpaceError
+	if errors.As(err, &fe) && !errors.As(err, &ns) {
+		fmt.Fprintf(w, "pkgbox: %s\n", err)
+		return &exitError{code: ExitBuildFailed}
+	}
+	return err
 }
 
 // printSummary tells what the build did: phases with their times, artifacts,
