@@ -38,7 +38,12 @@ type sessionInfo struct {
 }
 
 // NewSession makes a session directory for a session on rootPath and locks
-// it. label names the session (usually the root's name).
+// it. label names the session (usually the root's name). The directory is
+// made in tmp/ (see TempDir) and renamed into sessions/ only once its own
+// lock is held: a session directory never exists without its lock file, so
+// GC can tell a dead one at once, and never takes a lock its owner is about
+// to take. A pkgbox killed before the rename leaves a temporary directory,
+// which GC removes too.
 func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -48,33 +53,36 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 	if ValidateName(label) != nil {
 		id = "session-" + hex.EncodeToString(b[:])
 	}
-	dir := filepath.Join(s.Dir, "sessions", id)
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	tmp, err := s.TempDir("session-" + id)
+	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	defer func() {
-		if retErr != nil {
-			_ = RemoveTree(dir)
-		}
-	}()
-	lock, err := lockFile(context.Background(), filepath.Join(dir, "lock"), true, false)
+	// After the rename, this removes only the temporary lock file.
+	defer tmp.Remove()
+	lock, err := lockFile(context.Background(), filepath.Join(tmp.Path, "lock"), true, false)
 	if err != nil {
 		return nil, fmt.Errorf("lock session %s: %w", id, err)
 	}
-	sess := &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"),
-		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}
-	for _, d := range []string{sess.Upper, sess.Work, sess.Merged} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	defer func() {
+		if retErr != nil {
 			lock.Unlock()
+		}
+	}()
+	for _, d := range []string{"upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(tmp.Path, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
 	}
 	info, _ := json.Marshal(sessionInfo{Root: rootPath, Pid: os.Getpid(), Created: time.Now().UTC()})
-	if err := os.WriteFile(filepath.Join(dir, "session.json"), info, 0o644); err != nil {
-		lock.Unlock()
+	if err := os.WriteFile(filepath.Join(tmp.Path, "session.json"), info, 0o644); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	return sess, nil
+	dir := filepath.Join(s.Dir, "sessions", id)
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp.Path, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
+		Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}, nil
 }
 
 // ErrNoSession is returned (wrapped) for a session ID the store does not have.
@@ -113,28 +121,9 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 // session counts as alive while its init lives.
 func (s *Session) LockFile() *os.File { return s.lock.File() }
 
-// Remove deletes the session's directory and releases its lock. The lock
-// file goes last: removing a build's upper layer takes a while, and a
-// pkgbox killed meanwhile must leave a directory that GC sees as dead (a
-// free lock), not one without a lock, which GC leaves alone for a minute
-// as possibly still being made.
+// Remove deletes the session's directory and releases its lock.
 func (s *Session) Remove() error {
-	var err error
-	entries, rerr := os.ReadDir(s.Dir)
-	if rerr != nil {
-		err = rerr
-	}
-	for _, e := range entries {
-		if e.Name() == "lock" {
-			continue
-		}
-		if rerr := RemoveTree(filepath.Join(s.Dir, e.Name())); rerr != nil && err == nil {
-			err = rerr
-		}
-	}
-	if err == nil {
-		err = RemoveTree(s.Dir)
-	}
+	err := removeSessionDir(s.Dir)
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
 	}
@@ -142,6 +131,44 @@ func (s *Session) Remove() error {
 		return fmt.Errorf("remove session %s: %w", s.ID, err)
 	}
 	return nil
+}
+
+// removeSessionDir deletes a session directory whose lock the caller
+// holds: everything but the lock file first, then the lock file and the
+// directory. Removing a build's upper layer takes a while, and may take a
+// second go: the processes of a sandbox killed with its pkgbox can still
+// be writing into it for a moment after its init, which held the lock, is
+// gone. Cut short, the removal leaves a directory with its lock file,
+// which GC removes once the lock is free; never one without, which GC
+// leaves alone for a minute as possibly still being made.
+func removeSessionDir(dir string) error {
+	var err error
+	for try := 0; ; try++ {
+		err = nil
+		entries, rerr := os.ReadDir(dir)
+		if errors.Is(rerr, os.ErrNotExist) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+		for _, e := range entries {
+			if e.Name() == "lock" {
+				continue
+			}
+			if rerr := RemoveTree(filepath.Join(dir, e.Name())); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		if !errors.Is(err, unix.ENOTEMPTY) || try == 20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	return RemoveTree(dir)
 }
 
 // Keep releases the session's lock and leaves its directory for a later
@@ -208,7 +235,7 @@ func (s *Store) GC(kept bool) ([]string, error) {
 		if _, err := os.Lstat(filepath.Join(dir, keptFile)); err == nil && !kept {
 			continue
 		}
-		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock")); err != nil {
+		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock"), removeSessionDir, 0); err != nil {
 			errs = append(errs, err)
 		} else if ok {
 			removed = append(removed, dir)
@@ -257,11 +284,9 @@ func (s *Store) GC(kept bool) ([]string, error) {
 // ones made the directory first); it goes once it is a minute old, in case
 // a pkgbox of that kind is making it right now.
 func removeTemp(dir string) (bool, error) {
-	_, serr := os.Lstat(dir)
-	exists := serr == nil
 	f, err := os.OpenFile(dir+".lock", os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return removeIfUnlocked(dir, dir+".lock")
+		return removeIfUnlocked(dir, dir+".lock", RemoveTree, time.Minute)
 	}
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", dir, err)
@@ -273,6 +298,9 @@ func removeTemp(dir string) (bool, error) {
 		}
 		return false, fmt.Errorf("check %s: %w", dir, err)
 	}
+	// Only now: its owner may have renamed it away (a new session).
+	_, serr := os.Lstat(dir)
+	exists := serr == nil
 	if err := RemoveTree(dir); err != nil {
 		return false, fmt.Errorf("remove %s: %w", dir, err)
 	}
@@ -282,18 +310,19 @@ func removeTemp(dir string) (bool, error) {
 	return exists, nil
 }
 
-// removeIfUnlocked removes dir when lockPath can be locked: its owner is gone.
-// The lock file is never created here: one that is missing belongs to a
-// directory being made or being removed by its owner right now (or to one
-// abandoned before it had a lock, which is removed once it is a minute old).
-func removeIfUnlocked(dir, lockPath string) (bool, error) {
+// removeIfUnlocked removes dir with remove when lockPath can be locked: its
+// owner is gone. The lock file is never created here. A directory without
+// one is removed once it is older than grace: a session's is what is left
+// of a removal cut short (NewSession never shows one without), so its grace
+// is 0; a temporary root's may be one an older pkgbox is making right now.
+func removeIfUnlocked(dir, lockPath string, remove func(string) error, grace time.Duration) (bool, error) {
 	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		fi, serr := os.Lstat(dir)
-		if serr != nil || time.Since(fi.ModTime()) < time.Minute {
+		if serr != nil || time.Since(fi.ModTime()) < grace {
 			return false, nil
 		}
-		return true, RemoveTree(dir)
+		return true, remove(dir)
 	}
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", dir, err)
@@ -305,7 +334,7 @@ func removeIfUnlocked(dir, lockPath string) (bool, error) {
 		}
 		return false, fmt.Errorf("check %s: %w", dir, err)
 	}
-	if err := RemoveTree(dir); err != nil {
+	if err := remove(dir); err != nil {
 		return false, fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return true, nil

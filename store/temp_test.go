@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -110,5 +111,74 @@ func TestTempDirLockFirst(t *testing.T) {
 	dfi, err2 := os.Stat(tmp.Path)
 	if err1 != nil || err2 != nil || lfi.ModTime().After(dfi.ModTime()) {
 		t.Errorf("lock %v (%v), dir %v (%v)", lfi.ModTime(), err1, dfi.ModTime(), err2)
+	}
+}
+
+// A session directory without a lock file is what is left of a removal cut
+// short (NewSession renames a session into sessions/ with its lock held):
+// GC removes it at once, not a minute later.
+func TestGCLocklessSession(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(s.Dir, "sessions", "root-0badcafe")
+	if err := os.MkdirAll(filepath.Join(dir, "upper", "usr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.GC(false)
+	if err != nil || len(removed) != 1 || removed[0] != dir {
+		t.Errorf("GC = %v, %v; want %s removed", removed, err, dir)
+	}
+}
+
+// NewSession under a GC that runs all the time: no session is ever seen
+// half-made (without its lock) or removed while its owner lives, and
+// nothing is left once they are closed.
+func TestNewSessionUnderGC(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	gcDone := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				gcDone <- nil
+				return
+			default:
+			}
+			if removed, err := s.GC(false); err != nil || len(removed) > 0 {
+				gcDone <- fmt.Errorf("GC removed %v, %v", removed, err)
+				return
+			}
+		}
+	}()
+	var open []*Session
+	for i := 0; i < 200; i++ {
+		sess, err := s.NewSession("root", "/nowhere")
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		if _, err := os.Lstat(filepath.Join(sess.Upper)); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		open = append(open, sess)
+	}
+	close(stop)
+	if err := <-gcDone; err != nil {
+		t.Fatal(err)
+	}
+	for _, sess := range open {
+		if err := sess.Remove(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"sessions", "tmp"} {
+		if left, _ := os.ReadDir(filepath.Join(s.Dir, sub)); len(left) != 0 {
+			t.Errorf("left in %s/: %v", sub, left)
+		}
 	}
 }
