@@ -61,11 +61,10 @@ type Request struct {
 	Store *store.Store
 	// Source is a directory holding debian/, or a .dsc file.
 	Source string
-	// Root names the root (or a root's path); empty chooses as DESIGN says.
-	Root string
-	// EnsureRoot makes the default root when it is missing (pkgbox create).
-	EnsureRoot func(ctx context.Context, name string) error
-	Profile    string
+	// Root names the root (or a root's path); empty chooses as ChooseRoot
+	// does, without making a missing default root.
+	Root    string
+	Profile string
 	// Out is where artifacts and the log go; empty means the source's parent
 	// directory (for a .dsc, the current directory).
 	Out       string
@@ -169,7 +168,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 			return nil, fmt.Errorf("extra package %q is not a .deb file", p)
 		}
 	}
-	rootName, err := chooseRoot(ctx, req, src)
+	rootName, err := chooseRoot(req.Store, req.Root, src)
 	if err != nil {
 		return nil, err
 	}
@@ -356,25 +355,40 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 	return abs, nil
 }
 
-// chooseRoot: --root; else a root named after the changelog's distribution
-// if the store has one; else the default root, made on first use.
-func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, error) {
-	if req.Root != "" {
-		return req.Root, nil
+// ChooseRoot says which root a build of source (a directory holding
+// debian/, or a .dsc) runs on: root when given; else the root named after
+// the changelog's distribution, if the store has one; else the default
+// root, named after the host's suite. missing says that the default root
+// does not exist yet: the caller makes it (as pkgbox create would) before
+// it calls Build with Root set to name.
+func ChooseRoot(s *store.Store, source, root string) (name string, missing bool, err error) {
+	if root != "" {
+		return root, false, nil
+	}
+	src, err := readSource(source)
+	if err != nil {
+		return "", false, err
+	}
+	if name, err = chooseRoot(s, "", src); err != nil {
+		return "", false, err
+	}
+	_, err = s.Root(name)
+	return name, errors.Is(err, store.ErrNoRoot), nil
+}
+
+// chooseRoot is ChooseRoot for a source already read.
+func chooseRoot(s *store.Store, root string, src *debian.Source) (string, error) {
+	if root != "" {
+		return root, nil
 	}
 	if d := src.Distribution; d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
-		if _, err := req.Store.Root(d); err == nil {
+		if _, err := s.Root(d); err == nil {
 			return d, nil
 		}
 	}
 	name := session.HostSuite()
 	if name == "" {
 		return "", errors.New("choose a root with --root: the host's suite is unknown")
-	}
-	if _, err := req.Store.Root(name); errors.Is(err, store.ErrNoRoot) && req.EnsureRoot != nil {
-		if err := req.EnsureRoot(ctx, name); err != nil {
-			return "", err
-		}
 	}
 	return name, nil
 }

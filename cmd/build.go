@@ -123,16 +123,22 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			root, missing, err := build.ChooseRoot(s, src, o.root)
+			if err != nil {
+				return err
+			}
+			if missing {
+				if err := ensureDefaultRoot(c.Context(), g, s, c.ErrOrStderr(), root); err != nil {
+					return err
+				}
+			}
 			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
 			req := &build.Request{
-				Store: s, Source: src, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+				Store: s, Source: src, Root: root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
-				EnsureRoot: func(ctx context.Context, name string) error {
-					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
-				},
-				Progress: ui.event,
+				Progress:     ui.event,
 			}
 			if g.verbose && !o.jsonOut {
 				req.Verbose = c.ErrOrStderr()
@@ -245,12 +251,17 @@ func (u *buildUI) done() { u.finishBar() }
 
 // ensureDefaultRoot makes the default root, named after the host's suite,
 // when a build on a fresh machine needs it, with create's progress display.
+// Another pkgbox making it already (a second first build) is waited for.
 func ensureDefaultRoot(ctx context.Context, g *globalOptions, s *store.Store, w io.Writer, name string) error {
 	plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: name}, bootstrap.DefaultHost())
 	if err != nil {
 		return fmt.Errorf("make the default root: %w", err)
 	}
 	fmt.Fprintf(w, "pkgbox: no root %q yet: making it first, as `pkgbox create %s` would\n", name, name)
-	_, err = createRoot(ctx, g, s, plan, false)
+	_, err = createRoot(ctx, g, s, plan, bootstrap.CreateOptions{Wait: true})
+	var exists *bootstrap.ExistsError
+	if errors.As(err, &exists) {
+		return nil // made meanwhile, by the pkgbox waited for
+	}
 	return err
 }
