@@ -47,6 +47,16 @@ func faultStore(t *testing.T) string {
 			t.Fatalf("%v: %v: %s", c, err, out)
 		}
 	}
+	// Not apt's lock files, though: a hard link is the same file, and apt
+	// running in the shared store (another test's build) would hold this
+	// store's lock too ("Could not get lock /var/cache/apt/archives/lock.
+	// It is held by process 0").
+	locks, _ := filepath.Glob(filepath.Join(dir, "cache", "apt", "*", "lock"))
+	for _, l := range locks {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return dir
 }
 
