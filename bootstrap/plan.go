@@ -45,6 +45,9 @@ type Request struct {
 type Host struct {
 	// AptDir holds the host's apt sources (sources.list, sources.list.d/).
 	AptDir string
+	// ListsDir is apt's lists directory, whose Release files say whose
+	// each repository of the sources is.
+	ListsDir string
 	// ScriptsDir holds debootstrap's suite scripts.
 	ScriptsDir string
 	// BinfmtDir is where binfmt_misc is mounted.
@@ -63,6 +66,7 @@ type Host struct {
 func DefaultHost() *Host {
 	h := &Host{
 		AptDir:         "/etc/apt",
+		ListsDir:       "/var/lib/apt/lists",
 		ScriptsDir:     "/usr/share/debootstrap/scripts",
 		BinfmtDir:      "/proc/sys/fs/binfmt_misc",
 		Arch:           HostArch(),
@@ -192,7 +196,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("some of the host's apt sources were skipped: %v", err))
 		}
 	}
-	mirror, origin, err := chooseMirror(req.Mirror, suite, sources, h.ScriptsDir)
+	mirror, origin, err := chooseMirror(req.Mirror, suite, sources, h.ScriptsDir, h.ListsDir)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -63,11 +64,10 @@ type Request struct {
 	// Package, instead of Source, names a source (or binary) package of the
 	// root's suite, NAME or NAME=VERSION, which is fetched and built.
 	Package string
-	// Root names the root (or a root's path); empty chooses as DESIGN says.
-	Root string
-	// EnsureRoot makes the default root when it is missing (pkgbox create).
-	EnsureRoot func(ctx context.Context, name string) error
-	Profile    string
+	// Root names the root (or a root's path); empty chooses as ChooseRoot
+	// does, without making a missing default root.
+	Root    string
+	Profile string
 	// Out is where artifacts and the log go; empty means the source's parent
 	// directory (for a .dsc, the current directory).
 	Out       string
@@ -130,6 +130,9 @@ type FailedError struct {
 	Log   string
 	// Reason says why, when pkgbox knows better than the log: a limit.
 	Reason string
+	// Err is pkgbox's own trouble that made the step fail, when the
+	// package is not to blame: a *store.NoSpaceError for a full store.
+	Err error
 }
 
 func (e *FailedError) Error() string {
@@ -138,6 +141,9 @@ func (e *FailedError) Error() string {
 	}
 	return fmt.Sprintf("%s failed; the full log is %s", e.Phase, e.Log)
 }
+
+// Unwrap returns Err.
+func (e *FailedError) Unwrap() error { return e.Err }
 
 // limitError is a step that ran into one of Request.Limits.
 type limitError struct{ reason string }
@@ -149,7 +155,7 @@ func (e *limitError) Error() string { return e.reason }
 func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	var fetchedRoot string
 	if req.Package != "" {
-		root, err := chooseRoot(ctx, req, nil)
+		root, err := chooseRoot(req.Store, req.Root, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +197,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	defer in.Close()
 	rootName := fetchedRoot
 	if rootName == "" {
-		rootName, err = chooseRoot(ctx, req, src)
+		rootName, err = chooseRoot(req.Store, req.Root, src)
 		if err != nil {
 			return nil, err
 		}
@@ -316,6 +322,7 @@ func (b *builder) run(parent context.Context) error {
 			var ns *store.NoSpaceError
 			if errors.As(b.req.Store.CheckSpace(err), &ns) {
 				failed.Reason = fmt.Sprintf("no space left in the store %s, which holds the build's session", ns.Dir)
+				failed.Err = ns
 			}
 		}
 		if failed.Reason != "" {
@@ -383,26 +390,43 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 	return abs, nil
 }
 
-// chooseRoot: --root; else a root named after the changelog's distribution
-// if the store has one (src is nil for a package to fetch); else the
-// default root, made on first use.
-func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, error) {
-	if req.Root != "" {
-		return req.Root, nil
+// ChooseRoot says which root a build of source (a directory holding
+// debian/, or a .dsc; "" for a package to fetch, which comes from the
+// root's suite) runs on: root when given; else the root named after
+// the changelog's distribution, if the store has one; else the default
+// root, named after the host's suite. missing says that the default root
+// does not exist yet: the caller makes it (as pkgbox create would) before
+// it calls Build with Root set to name.
+func ChooseRoot(s *store.Store, source, root string) (name string, missing bool, err error) {
+	if root != "" {
+		return root, false, nil
+	}
+	var src *debian.Source // none yet for a package to fetch
+	if source != "" {
+		if src, err = readSource(source); err != nil {
+			return "", false, err
+		}
+	}
+	if name, err = chooseRoot(s, "", src); err != nil {
+		return "", false, err
+	}
+	_, err = s.Root(name)
+	return name, errors.Is(err, store.ErrNoRoot), nil
+}
+
+// chooseRoot is ChooseRoot for a source already read.
+func chooseRoot(s *store.Store, root string, src *debian.Source) (string, error) {
+	if root != "" {
+		return root, nil
 	}
 	if d := distribution(src); d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
-		if _, err := req.Store.Root(d); err == nil {
+		if _, err := s.Root(d); err == nil {
 			return d, nil
 		}
 	}
 	name := session.HostSuite()
 	if name == "" {
 		return "", errors.New("choose a root with --root: the host's suite is unknown")
-	}
-	if _, err := req.Store.Root(name); errors.Is(err, store.ErrNoRoot) && req.EnsureRoot != nil {
-		if err := req.EnsureRoot(ctx, name); err != nil {
-			return "", err
-		}
 	}
 	return name, nil
 }
@@ -442,12 +466,15 @@ func FormatSize(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// ParseSize reads a size such as 512M, 2G or 1048576 (bytes).
+// ParseSize reads a size such as 512M, 2G or 1048576 (bytes). A size that
+// does not fit in an int64 is an error: it would wrap, to 0 (no limit) or
+// below.
 func ParseSize(s string) (int64, error) {
 	mult := int64(1)
 	num := strings.TrimSpace(s)
+	suffix := ""
 	if num != "" {
-		switch strings.ToUpper(num[len(num)-1:]) {
+		switch suffix = strings.ToUpper(num[len(num)-1:]); suffix {
 		case "K":
 			mult = 1 << 10
 		case "M":
@@ -456,12 +483,15 @@ func ParseSize(s string) (int64, error) {
 			mult = 1 << 30
 		case "T":
 			mult = 1 << 40
+		default:
+			suffix = ""
 		}
-		if mult > 1 {
-			num = num[:len(num)-1]
-		}
+		num = num[:len(num)-len(suffix)]
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
+	if err == nil && n > math.MaxInt64/mult || errors.Is(err, strconv.ErrRange) && n > 0 {
+		return 0, fmt.Errorf("size %q is too large: at most %d%s (2^63-1 bytes)", s, math.MaxInt64/mult, suffix)
+	}
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("size %q: want a number of bytes, or one with K, M, G or T", s)
 	}

@@ -45,7 +45,7 @@ type FetchError struct {
 func (e *FetchError) Error() string {
 	switch {
 	case e.NotFound:
-		return fmt.Sprintf("fetch source %q: %s has no source package of that name (or version)", e.Package, e.Suite)
+		return fmt.Sprintf("fetch source %q: there is no such file or directory, and %s has no source package of that name (or version)", e.Package, e.Suite)
 	case e.Unavailable:
 		return fmt.Sprintf("fetch source %q: the mirror of %s does not serve its files (404)", e.Package, e.Suite)
 	}

@@ -49,7 +49,7 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVarP(&o.sourceOnly, "source-only", "S", false, "build the source package only (dpkg-buildpackage -S)")
 	f.BoolVar(&o.full, "full", false, "build the source package and every binary package (dpkg-buildpackage -F)")
 	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
-	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with `pkgbox shell --session ID`")
+	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with 'pkgbox shell --session ID'")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
@@ -131,17 +131,23 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
-			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
 			src, pkg := build.SourceArg(src)
+			root, missing, err := build.ChooseRoot(s, src, o.root)
+			if err != nil {
+				return err
+			}
+			if missing {
+				if err := ensureDefaultRoot(c.Context(), g, s, c.ErrOrStderr(), root); err != nil {
+					return err
+				}
+			}
+			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
 			req := &build.Request{
-				Store: s, Source: src, Package: pkg, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+				Store: s, Source: src, Package: pkg, Root: root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
-				EnsureRoot: func(ctx context.Context, name string) error {
-					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
-				},
-				Progress: ui.event,
+				Progress:     ui.event,
 			}
 			if g.verbose && !o.jsonOut {
 				req.Verbose = c.ErrOrStderr()
@@ -157,16 +163,24 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			} else if res != nil {
 				printSummary(c.OutOrStdout(), c.ErrOrStderr(), res, err)
 			}
-			var fe *build.FailedError
-			if errors.As(err, &fe) {
-				fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s\n", err)
-				return &exitError{code: ExitBuildFailed}
-			}
-			return err
+			return buildError(c.ErrOrStderr(), err)
 		},
 	}
 	o.addFlags(c)
 	return c
+}
+
+// buildError turns a build's error into the command's: the package's own
+// failure is said here and is exit status 3; pkgbox's failures, a full
+// store among them, go to Main as errors (exit status 1, with a hint).
+func buildError(w io.Writer, err error) error {
+	var fe *build.FailedError
+	var ns *store.NoSpaceError
+	if errors.As(err, &fe) && !errors.As(err, &ns) {
+		fmt.Fprintf(w, "pkgbox: %s\n", err)
+		return &exitError{code: ExitBuildFailed}
+	}
+	return err
 }
 
 // printSummary tells what the build did: phases with their times, artifacts,
@@ -246,12 +260,17 @@ func (u *buildUI) done() { u.finishBar() }
 
 // ensureDefaultRoot makes the default root, named after the host's suite,
 // when a build on a fresh machine needs it, with create's progress display.
+// Another pkgbox making it already (a second first build) is waited for.
 func ensureDefaultRoot(ctx context.Context, g *globalOptions, s *store.Store, w io.Writer, name string) error {
 	plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: name}, bootstrap.DefaultHost())
 	if err != nil {
 		return fmt.Errorf("make the default root: %w", err)
 	}
 	fmt.Fprintf(w, "pkgbox: no root %q yet: making it first, as `pkgbox create %s` would\n", name, name)
-	_, err = createRoot(ctx, g, s, plan, false)
+	_, err = createRoot(ctx, g, s, plan, bootstrap.CreateOptions{Wait: true})
+	var exists *bootstrap.ExistsError
+	if errors.As(err, &exists) {
+		return nil // made meanwhile, by the pkgbox waited for
+	}
 	return err
 }

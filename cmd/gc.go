@@ -1,10 +1,14 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"pkgbox/bootstrap"
 	"pkgbox/sandbox"
 )
 
@@ -15,7 +19,11 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove leftovers of sessions and creates whose pkgbox died",
 		Long: `Remove session directories and half-made roots whose owner is gone
 (nobody holds their lock), such as those of a pkgbox killed with SIGKILL.
-Sessions kept on purpose (build --keep) stay unless --kept is given.`,
+Sessions kept on purpose (build --keep) stay unless --kept is given.
+
+Also remove the cached bootstraps (images) that create would not reuse:
+those older than a week, and those of a suite, architecture and variant
+that no root has any more; gc says how much space that gave back.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			s, err := g.openStore()
@@ -27,9 +35,24 @@ Sessions kept on purpose (build --keep) stay unless --kept is given.`,
 			for _, dir := range removed {
 				fmt.Fprintf(c.OutOrStdout(), "removed %s\n", dir)
 			}
-			return err
+			images, ierr := bootstrap.ExpireImages(s, time.Now())
+			printExpired(c.OutOrStdout(), images)
+			return errors.Join(err, ierr)
 		},
 	}
 	c.Flags().BoolVar(&kept, "kept", false, "also remove sessions kept with --keep that nobody uses")
 	return c
+}
+
+// printExpired says which bootstrap images gc removed, and how much space
+// that gave back.
+func printExpired(w io.Writer, images []bootstrap.ExpiredImage) {
+	var freed int64
+	for _, im := range images {
+		fmt.Fprintf(w, "removed bootstrap image %s (%s, %s)\n", im.Path, humanSize(im.Size), im.Reason)
+		freed += im.Size
+	}
+	if len(images) > 0 {
+		fmt.Fprintf(w, "bootstrap images: %d removed, %s freed\n", len(images), humanSize(freed))
+	}
 }
