@@ -133,7 +133,14 @@ func runOne(ctx context.Context, t *testing.T, apt *aptConfig, bin, mode, arch, 
 		if code == 3 {
 			outcome = "build-failed"
 		}
-		return fail(outcome, fmt.Errorf("pkgbox exited %d: %s\n(full output: %s)", code, lastPkgboxLine(logPath), logPath))
+		msg := fmt.Sprintf("pkgbox exited %d: %s", code, lastPkgboxLine(logPath))
+		if logs, _ := filepath.Glob(filepath.Join(ours, "*.build")); len(logs) == 1 {
+			data, _ := os.ReadFile(logs[0])
+			if c := FailureCause(string(data)); c != "" {
+				msg += "\ncause: " + c
+			}
+		}
+		return fail(outcome, fmt.Errorf("%s\n(full output: %s)", msg, logPath))
 	}
 	r.Built = true
 	archive := filepath.Join(dir, "archive")

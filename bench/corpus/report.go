@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -63,4 +64,29 @@ func formatTable(rs []Result) string {
 	}
 	w("\n")
 	return b.String()
+}
+
+// causePatterns find the line of a build log that says why a build failed,
+// most telling first.
+var causePatterns = []*regexp.Regexp{
+	regexp.MustCompile(`^dpkg: error processing package `),
+	regexp.MustCompile(`^E: (Unable to|Unmet|The following|Package)`),
+	regexp.MustCompile(`^dh_[a-z_]+: error: `),
+	regexp.MustCompile(`^make(\[[0-9]+\])?: \*\*\* `),
+	regexp.MustCompile(`^dpkg-(buildpackage|source|checkbuilddeps|genchanges): error: `),
+	regexp.MustCompile(`^E: `),
+}
+
+// FailureCause is the line of a build log that best says why the build
+// failed, or "" when none does.
+func FailureCause(log string) string {
+	lines := strings.Split(log, "\n")
+	for _, p := range causePatterns {
+		for _, l := range lines {
+			if p.MatchString(l) {
+				return strings.TrimSpace(l)
+			}
+		}
+	}
+	return ""
 }

@@ -29,3 +29,18 @@ func TestFormatTable(t *testing.T) {
 		}
 	}
 }
+
+func TestFailureCause(t *testing.T) {
+	for _, c := range []struct{ log, want string }{
+		{"Setting up x\ndpkg: error processing package libxml-sax-perl (--configure):\n installed post-installation script returned 1\nE: Sub-process /usr/bin/dpkg returned an error code (1)\n",
+			"dpkg: error processing package libxml-sax-perl (--configure):"},
+		{"   dh_auto_test\nFAIL: t1\nmake[1]: *** [Makefile:10: check] Error 1\ndh_auto_test: error: make -j2 check returned exit code 2\n",
+			"dh_auto_test: error: make -j2 check returned exit code 2"},
+		{"E: Unable to locate package nosuch\nE: Failed\n", "E: Unable to locate package nosuch"},
+		{"all fine\n", ""},
+	} {
+		if got := FailureCause(c.log); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
