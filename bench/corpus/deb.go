@@ -25,7 +25,7 @@ import (
 )
 
 // relationFields are the control fields whose package names are compared.
-var relationFields = []string{"Pre-Depends", "Depends", "Recommends", "Built-Using"}
+var relationFields = []string{"Pre-Depends", "Depends", "Recommends", "Suggests", "Breaks", "Conflicts", "Replaces", "Provides", "Built-Using", "Static-Built-Using"}
 
 // Binary is what the comparison needs of one binary package.
 type Binary struct {
