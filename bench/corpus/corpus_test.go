@@ -21,6 +21,7 @@ package corpus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -84,6 +85,13 @@ func TestCorpus(t *testing.T) {
 	table := formatTable(results)
 	fmt.Print(table)
 	if err := os.WriteFile(filepath.Join(out, "summary.txt"), []byte(table), 0o644); err != nil {
+		t.Error(err)
+	}
+	js, err := json.MarshalIndent(results, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(out, "summary.json"), append(js, '\n'), 0o644)
+	}
+	if err != nil {
 		t.Error(err)
 	}
 }

@@ -9,15 +9,16 @@ import (
 
 // Result is what the table shows of one source.
 type Result struct {
-	Name    string
-	Version string
-	Build   time.Duration
+	Name    string        `json:"name"`
+	Version string        `json:"version"`
+	Build   time.Duration `json:"build_ns"`
 	// Outcome: match, version-only, differ, build-failed, error, not-served.
-	Outcome string
-	Lines   []string
+	Outcome string   `json:"outcome"`
+	Lines   []string `json:"differences,omitempty"`
 	// Built says pkgbox built it; Match and Total count its binary packages.
-	Built        bool
-	Match, Total int
+	Built bool `json:"built"`
+	Match int  `json:"binaries_match"`
+	Total int  `json:"binaries"`
 }
 
 func fmtDuration(d time.Duration) string {
