@@ -141,6 +141,9 @@ func runOne(ctx context.Context, t *testing.T, apt *aptConfig, bin, mode, arch, 
 		if code == 3 {
 			outcome = "build-failed"
 		}
+		if strings.Contains(lastPkgboxLine(logPath), "time limit") {
+			outcome = "timeout"
+		}
 		msg := fmt.Sprintf("pkgbox exited %d: %s", code, lastPkgboxLine(logPath))
 		if logs, _ := filepath.Glob(filepath.Join(ours, "*.build")); len(logs) == 1 {
 			data, _ := os.ReadFile(logs[0])

@@ -12,7 +12,8 @@ type Result struct {
 	Name    string        `json:"name"`
 	Version string        `json:"version"`
 	Build   time.Duration `json:"build_ns"`
-	// Outcome: match, version-only, differ, build-failed, error, not-served.
+	// Outcome: match, version-only, differ, build-failed, timeout, error,
+	// not-served.
 	Outcome string   `json:"outcome"`
 	Lines   []string `json:"differences,omitempty"`
 	// Built says pkgbox built it; Match and Total count its binary packages.
