@@ -93,11 +93,13 @@ func (r *Report) Status() Status {
 
 // Lines describes every package that is not a plain match, one line each.
 func (r *Report) Lines() []string {
-	var out []string
+	var out, unchecked []string
 	for _, p := range r.Packages {
 		switch p.Status {
 		case Match:
 			continue
+		case Unchecked:
+			unchecked = append(unchecked, p.Package)
 		case VersionOnly:
 			out = append(out, fmt.Sprintf("%s: version-only: %s", p.Package, strings.Join(p.VersionDiffs, "; ")))
 		case Differ:
@@ -105,6 +107,9 @@ func (r *Report) Lines() []string {
 		default:
 			out = append(out, fmt.Sprintf("%s: %s", p.Package, strings.Join(append(append([]string{string(p.Status)}, p.Diffs...), p.Notes...), "; ")))
 		}
+	}
+	if len(unchecked) > 0 {
+		out = append(out, "unchecked, the archive's debug suite was not fetched: "+strings.Join(unchecked, ", "))
 	}
 	return out
 }

@@ -183,7 +183,7 @@ Description: debug symbols
 	}
 	want := []string{
 		"hello: version-only: Depends: libc6 (>= 2.34), archive libc6 (>= 2.36)",
-		"hello-dbgsym: unchecked; the archive's debug suite was not fetched; 1 build-id files",
+		"unchecked, the archive's debug suite was not fetched: hello-dbgsym",
 	}
 	if got := r.Lines(); !reflect.DeepEqual(got, want) {
 		t.Errorf("lines:\ngot  %q\nwant %q", got, want)
