@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"pkgbox/internal/testenv"
 )
 
 // fixture is one member of a test package's data: "dir PATH MODE",
@@ -18,7 +20,7 @@ type fixture string
 func makeDeb(t *testing.T, dir, control string, compress string, tree ...fixture) string {
 	t.Helper()
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skip("dpkg-deb is not installed")
+		t.Fatal("dpkg-deb (dpkg, essential on Debian) is not installed")
 	}
 	root := t.TempDir()
 	for _, f := range tree {
@@ -192,9 +194,7 @@ Description: debug symbols
 
 // TestCompareOwners needs root: the archive's file belongs to daemon.
 func TestCompareOwners(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give a fixture file to another user")
-	}
+	testenv.Require(t, testenv.Root) // to give a fixture file to another user
 	ours, archive := t.TempDir(), t.TempDir()
 	makeDeb(t, ours, helloControl, "xz", helloTree...)
 	root := t.TempDir()
