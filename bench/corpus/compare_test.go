@@ -195,21 +195,3 @@ func TestSelect(t *testing.T) {
 		t.Errorf("typo: got %v", err)
 	}
 }
-
-func TestDebSrc(t *testing.T) {
-	for _, c := range []struct{ name, in, out string }{
-		{"sources.list", "# comment\ndeb http://mirror.invalid/debian bookworm main\n  deb [signed-by=/k.gpg] http://m.invalid/d bookworm main\ndeb-src http://x.invalid/ y main\n",
-			"deb http://mirror.invalid/debian bookworm main\ndeb-src http://mirror.invalid/debian bookworm main\n" +
-				"deb [signed-by=/k.gpg] http://m.invalid/d bookworm main\ndeb-src [signed-by=/k.gpg] http://m.invalid/d bookworm main\n"},
-		{"debian.sources", "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n\nTypes: deb deb-src\nURIs: http://x.invalid/\n",
-			"Types: deb deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n\nTypes: deb deb-src\nURIs: http://x.invalid/\n\n"},
-	} {
-		got, ok := DebSrc(c.name, c.in)
-		if !ok || got != c.out {
-			t.Errorf("%s: got %q (%v), want %q", c.name, got, ok, c.out)
-		}
-	}
-	if _, ok := DebSrc("x.list.disabled-by-farm", "deb http://x.invalid/ y main\n"); ok {
-		t.Error("a file apt ignores was used")
-	}
-}
