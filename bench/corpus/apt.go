@@ -106,3 +106,20 @@ func ArchiveBinaries(showOutput []byte, name, ver, arch string) map[string]strin
 	}
 	return want
 }
+
+// SuiteVersions reads `apt-cache madison NAME` and returns the versions of
+// source package name that suite (its codename, component aside) offers.
+func SuiteVersions(madison []byte, name, suite string) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range strings.Split(string(madison), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) != 3 || strings.TrimSpace(f[0]) != name {
+			continue
+		}
+		where := strings.Fields(f[2]) // URI SUITE/COMPONENT Sources
+		if len(where) == 3 && where[2] == "Sources" && strings.SplitN(where[1], "/", 2)[0] == suite {
+			out[strings.TrimSpace(f[1])] = true
+		}
+	}
+	return out
+}

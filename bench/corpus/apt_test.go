@@ -63,3 +63,15 @@ func TestArchiveBinaries(t *testing.T) {
 		t.Errorf("stanzas: got %d, first %q", len(st), st[0])
 	}
 }
+
+func TestSuiteVersions(t *testing.T) {
+	madison := []byte(`      less | 590-2.1~deb12u2 | http://mirror.example/debian-security bookworm-security/main Sources
+      less | 590-2.1~deb12u1 | http://mirror.example/debian bookworm/main Sources
+      less | 590-2.1~deb12u1 | http://mirror.example/debian bookworm/main amd64 Packages
+ lessfs | 1.0 | http://mirror.example/debian bookworm/main Sources
+`)
+	got := SuiteVersions(madison, "less", "bookworm")
+	if len(got) != 1 || !got["590-2.1~deb12u1"] {
+		t.Errorf("SuiteVersions = %v, want only bookworm's own source version", got)
+	}
+}

@@ -93,10 +93,18 @@ func (a *aptConfig) sourceVersion(ctx context.Context, name string) (string, []s
 	if err != nil {
 		return "", nil, fmt.Errorf("apt-cache showsrc %s: %w\n%s", name, err, tail(out, 5))
 	}
+	// The version of the root's suite itself, as the root sees it: the
+	// host's -updates and -security may carry newer ones that a root of
+	// the suite does not list.
+	madison, err := a.run(ctx, "", "apt-cache", "madison", name)
+	if err != nil {
+		return "", nil, fmt.Errorf("apt-cache madison %s: %w\n%s", name, err, tail(madison, 5))
+	}
+	inSuite := SuiteVersions(madison, name, hostSuite())
 	var best *version.Version
 	var bins []string
 	for _, s := range stanzas(out) {
-		if s["Package"] != name {
+		if s["Package"] != name || !inSuite[s["Version"]] {
 			continue
 		}
 		v, err := version.Parse(s["Version"])
@@ -196,4 +204,15 @@ func tail(out []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// hostSuite is the host's codename, the suite of the default root.
+func hostSuite() string {
+	data, _ := os.ReadFile("/etc/os-release")
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VERSION_CODENAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
 }
