@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,14 @@ type Request struct {
 	Overwrite bool
 	// Profiles are build profiles (DEB_BUILD_PROFILES).
 	Profiles []string
+	// NoCheck skips the package's tests: DEB_BUILD_OPTIONS=nocheck and the
+	// nocheck build profile, as Debian's policy pairs them.
+	NoCheck bool
+	// DebBuildOpts are more options for dpkg-buildpackage.
+	DebBuildOpts []string
+	// Dist is the distribution the .changes names (sbuild's -d), instead
+	// of the changelog's; a root of that name, if any, is the default root.
+	Dist string
 	// ExtraPackages are .deb files installed before the build.
 	ExtraPackages []string
 	// Verbose streams the whole log to it.
@@ -178,6 +187,9 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	if req.Profile == "" {
 		req.Profile = "buildd"
 	}
+	if req.NoCheck && !slices.Contains(req.Profiles, "nocheck") {
+		req.Profiles = append(req.Profiles, "nocheck")
+	}
 	out, err := outDir(req, src)
 	if err != nil {
 		return nil, err
@@ -197,7 +209,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	defer in.Close()
 	rootName := fetchedRoot
 	if rootName == "" {
-		rootName, err = chooseRoot(req.Store, req.Root, src)
+		rootName, err = chooseRoot(req.Store, req.Root, withDist(src, req.Dist))
 		if err != nil {
 			return nil, err
 		}
@@ -394,10 +406,11 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 // debian/, or a .dsc; "" for a package to fetch, which comes from the
 // root's suite) runs on: root when given; else the root named after
 // the changelog's distribution, if the store has one; else the default
-// root, named after the host's suite. missing says that the default root
+// root, named after the host's suite. dist (--dist), when given, stands
+// for the changelog's distribution. missing says that the default root
 // does not exist yet: the caller makes it (as pkgbox create would) before
 // it calls Build with Root set to name.
-func ChooseRoot(s *store.Store, source, root string) (name string, missing bool, err error) {
+func ChooseRoot(s *store.Store, source, root, dist string) (name string, missing bool, err error) {
 	if root != "" {
 		return root, false, nil
 	}
@@ -407,7 +420,7 @@ func ChooseRoot(s *store.Store, source, root string) (name string, missing bool,
 			return "", false, err
 		}
 	}
-	if name, err = chooseRoot(s, "", src); err != nil {
+	if name, err = chooseRoot(s, "", withDist(src, dist)); err != nil {
 		return "", false, err
 	}
 	_, err = s.Root(name)
@@ -431,6 +444,20 @@ func chooseRoot(s *store.Store, root string, src *debian.Source) (string, error)
 	return name, nil
 }
 
+// withDist is src as if its changelog named dist (when given), for the
+// choice of the root.
+func withDist(src *debian.Source, dist string) *debian.Source {
+	if dist == "" {
+		return src
+	}
+	var c debian.Source
+	if src != nil {
+		c = *src
+	}
+	c.Distribution = dist
+	return &c
+}
+
 // distribution is the changelog's distribution, or "" for a package still
 // to be fetched (its suite is the root's).
 func distribution(src *debian.Source) string {
@@ -440,9 +467,39 @@ func distribution(src *debian.Source) string {
 	return src.Distribution
 }
 
+// buildArgs is dpkg-buildpackage's command line.
+func (b *builder) buildArgs() []string {
+	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
+	if b.req.Dist != "" {
+		args = append(args, "--changes-option=-DDistribution="+b.req.Dist)
+	}
+	return append(args, b.req.DebBuildOpts...)
+}
+
+// CheckDebBuildOpts refuses words that are not options of
+// dpkg-buildpackage, and the options pkgbox sets itself.
+func CheckDebBuildOpts(opts []string) error {
+	for _, o := range opts {
+		if !strings.HasPrefix(o, "-") {
+			return fmt.Errorf("--debbuildopts: %q is not an option of dpkg-buildpackage", o)
+		}
+		name, _, _ := strings.Cut(o, "=")
+		switch name {
+		case "-b", "-B", "-A", "-S", "-F", "-g", "-G", "--build":
+			return fmt.Errorf("--debbuildopts: %q chooses what to build: use pkgbox's -B, -A, -S or --full", o)
+		case "-us", "-uc", "--sign-key", "-k", "--force-sign":
+			return fmt.Errorf("--debbuildopts: %q: pkgbox builds unsigned; sign the .changes afterwards with debsign", o)
+		}
+	}
+	return nil
+}
+
 // buildEnv is the environment of the build step.
 func (b *builder) buildEnv() []string {
 	opts := fmt.Sprintf("parallel=%d", b.req.Jobs)
+	if b.req.NoCheck {
+		opts = "nocheck " + opts
+	}
 	if user := os.Getenv("DEB_BUILD_OPTIONS"); user != "" {
 		opts = user + " " + opts
 	}

@@ -74,11 +74,11 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 	t.Helper()
 	s := sharedStore(t)
 	src := testenv.CopyPackage(t, name)
-	before := treeHash(t, src)
 	req := &build.Request{Store: s, Source: src, Root: testenv.RootName, Jobs: 2}
 	if mod != nil {
-		mod(req)
+		mod(req) // which may also change the copy, before it is hashed
 	}
+	before := treeHash(t, src)
 	sessionsBefore := sessionsOf(t, s)
 	res, err := build.Build(context.Background(), req)
 	if after := treeHash(t, src); after != before {
@@ -296,5 +296,45 @@ func TestBuildKeep(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("gc --kept removed %v, not the kept session %s", removed, res.Session)
+	}
+}
+
+// TestBuildNoCheckAndDist: a package whose tests fail builds with
+// --nocheck only; --dist names the .changes' distribution, and
+// --debbuildopts reaches dpkg-buildpackage.
+func TestBuildNoCheckAndDist(t *testing.T) {
+	failTests := func(r *build.Request) {
+		mk := filepath.Join(r.Source, "Makefile")
+		data, err := os.ReadFile(mk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = []byte(strings.Replace(string(data), "test \"$$(./hello-c)\"", "false && test \"$$(./hello-c)\"", 1))
+		if err := os.WriteFile(mk, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err, _ := buildPkg(t, "hello-c", failTests)
+	var fe *build.FailedError
+	if !errors.As(err, &fe) || res.Failed != "build" {
+		t.Fatalf("a failing test suite: got %v, want the build to fail", err)
+	}
+	res, err, _ = buildPkg(t, "hello-c", func(r *build.Request) {
+		failTests(r)
+		r.NoCheck, r.Dist = true, "pkgbox-test-dist"
+		r.DebBuildOpts = []string{"--changes-option=-DUrgency=high"}
+	})
+	if err != nil {
+		t.Fatalf("with --nocheck: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	for _, a := range res.Artifacts {
+		if strings.HasSuffix(a.Path, ".changes") {
+			data, _ := os.ReadFile(a.Path)
+			for _, want := range []string{"\nDistribution: pkgbox-test-dist\n", "\nUrgency: high\n"} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("%s lacks %q:\n%s", a.Path, strings.TrimSpace(want), data)
+				}
+			}
+		}
 	}
 }

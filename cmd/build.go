@@ -32,6 +32,9 @@ type buildOptions struct {
 	overwrite     bool
 	jsonOut       bool
 	profiles      []string
+	nocheck       bool
+	debbuildopts  string
+	dist          string
 	extraPackages []string
 	pids          int
 	memory        string
@@ -53,6 +56,9 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
+	f.BoolVar(&o.nocheck, "nocheck", false, "skip the package's tests: DEB_BUILD_OPTIONS=nocheck and the nocheck build profile")
+	f.StringVar(&o.debbuildopts, "debbuildopts", "", "more options for dpkg-buildpackage, separated by spaces, such as '-v1.0-1 --no-pre-clean'")
+	f.StringVarP(&o.dist, "dist", "d", "", "the distribution the .changes names (default: the changelog's); a root of that name is the default root")
 	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
 	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
 	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
@@ -123,6 +129,12 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			if err := build.CheckDebBuildOpts(strings.Fields(o.debbuildopts)); err != nil {
+				return &usageError{err}
+			}
+			if o.dist != "" && store.ValidateName(o.dist) != nil {
+				return &usageError{fmt.Errorf("--dist %q: want a distribution name such as unstable or bookworm-backports", o.dist)}
+			}
 			limits, err := o.limits()
 			if err != nil {
 				return err
@@ -132,7 +144,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				return err
 			}
 			src, pkg := build.SourceArg(src)
-			root, missing, err := build.ChooseRoot(s, src, o.root)
+			root, missing, err := build.ChooseRoot(s, src, o.root, o.dist)
 			if err != nil {
 				return err
 			}
@@ -146,6 +158,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Store: s, Source: src, Package: pkg, Root: root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
+				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
 				Progress:     ui.event,
 			}
