@@ -99,8 +99,10 @@ func initMain() {
 	// The bounding set is per thread, and the payload inherits the one of
 	// the thread that forks it: drop and start on one locked thread.
 	runtime.LockOSThread()
-	// EOF after the configuration: pkgbox has put this process in its
-	// device cgroup (see Run), so the payload is born inside it.
+	// EOF after the configuration: pkgbox closes its end once pasta has
+	// linked the network (see Run), so the payload starts on a network
+	// that works. (The cgroups need no wait: this process was born in
+	// them.)
 	_, _ = io.Copy(io.Discard, config)
 	if !spec.Privileged {
 		if err := confine(cmd); err != nil {
