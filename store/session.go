@@ -118,21 +118,29 @@ func (s *Session) LockFile() *os.File { return s.lock.File() }
 // free lock), not one without a lock, which GC leaves alone for a minute
 // as possibly still being made.
 func (s *Session) Remove() error {
-	var err error
-	entries, rerr := os.ReadDir(s.Dir)
-	if rerr != nil {
-		err = rerr
+	// One look at the mount table covers the whole directory (RemoveTree
+	// would read it again for every entry).
+	err := checkUnmounted(s.Dir)
+	var entries []os.DirEntry
+	if err == nil {
+		entries, err = os.ReadDir(s.Dir)
 	}
-	for _, e := range entries {
-		if e.Name() == "lock" {
-			continue
-		}
-		if rerr := RemoveTree(filepath.Join(s.Dir, e.Name())); rerr != nil && err == nil {
-			err = rerr
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Lstat(s.Dir, &st)
+	}
+	if err == nil {
+		for _, e := range entries {
+			if e.Name() == "lock" {
+				continue
+			}
+			if rerr := removeTree(filepath.Join(s.Dir, e.Name()), st.Dev); rerr != nil && err == nil {
+				err = rerr
+			}
 		}
 	}
 	if err == nil {
-		err = RemoveTree(s.Dir)
+		err = removeTree(s.Dir, st.Dev)
 	}
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
