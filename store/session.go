@@ -18,10 +18,15 @@ import (
 // the session's whole life; a session whose lock is free is dead, and GC
 // removes it.
 type Session struct {
-	ID     string
-	Dir    string
-	Upper  string
-	Work   string
+	ID    string
+	Dir   string
+	Upper string
+	Work  string
+	// Merged is where the sandbox mounts the overlay: the session's
+	// directory itself, which the mount hides in the sandbox's own mount
+	// namespace only. A directory of its own would cost a mkdir and an
+	// rmdir per session, and an rmdir on a file system mounted with
+	// discard waits for the disk (~0.3-1 ms here; issue 12).
 	Merged string
 	// RootPath is the root the session is on.
 	RootPath string
@@ -61,8 +66,8 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 		return nil, fmt.Errorf("lock session %s: %w", id, err)
 	}
 	sess := &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"),
-		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}
-	for _, d := range []string{sess.Upper, sess.Work, sess.Merged} {
+		Work: filepath.Join(dir, "work"), Merged: dir, RootPath: rootPath, lock: lock}
+	for _, d := range []string{sess.Upper, sess.Work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			lock.Unlock()
 			return nil, fmt.Errorf("create session: %w", err)
@@ -105,7 +110,7 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 		return nil, fmt.Errorf("open session %q: %w", id, err)
 	}
 	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
-		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, lock: lock}, nil
+		Merged: dir, RootPath: info.Root, lock: lock}, nil
 }
 
 // LockFile is the session's held lock file, for the sandbox to inherit so the
