@@ -25,6 +25,14 @@ func initMain() {
 		os.Exit(1)
 	}
 
+	// The two pipes the init waits on are read through Go's poller, which
+	// os.NewFile uses for a non-blocking descriptor: a blocked read then
+	// parks a goroutine instead of holding a thread, which the runtime
+	// would replace by starting another one (issue 12). Only the init
+	// reads these ends; pkgbox closed its copies when the init started.
+	for _, fd := range []int{fdLife, fdConfig} {
+		_ = unix.SetNonblock(fd, true)
+	}
 	// If pkgbox dies, the last copy of the life pipe's write end closes and
 	// this read returns: the init then exits, and the kernel kills the rest
 	// of the namespace with it.
