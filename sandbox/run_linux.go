@@ -158,12 +158,14 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 			return nil, err
 		}
 	}
+	pidfd := -1 // the init's pidfd, for awaitExit
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: uintptr(flags),
 		Pdeathsig:  syscall.SIGKILL,
 		// A session of its own: the terminal's signals reach pkgbox only,
 		// which forwards them, instead of racing it to the payload.
 		Setsid: true,
+		PidFD:  &pidfd,
 	}
 
 	cgName := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
@@ -216,11 +218,16 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	// (see startIn).
 	go func() {
 		runtime.LockOSThread()
-		if err := startIn(cmd, joins); err != nil {
+		err := startIn(cmd, joins)
+		if err != nil {
+			if pidfd >= 0 {
+				unix.Close(pidfd)
+			}
 			started <- err
 			return
 		}
 		started <- nil
+		awaitExit(pidfd)
 		waited <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
@@ -326,6 +333,35 @@ loop:
 		res.Limit = cg.hit()
 	}
 	return res, err
+}
+
+// awaitExit returns once the process behind pidfd has ended, having
+// waited in Go's poller (a pidfd turns readable then), and closes pidfd;
+// exec.Cmd.Wait then reaps it at once. Wait alone blocks in waitid(2), and
+// a thread blocked in a system call for more than 10 ms makes the
+// runtime's monitor take its P back and then wake every 20 µs for a
+// millisecond: ~50 wake-ups, ~0.5 ms of CPU per entry here (issue 12).
+// Where the pidfd cannot be polled, it returns at once and Wait blocks.
+func awaitExit(pidfd int) {
+	if pidfd < 0 {
+		return
+	}
+	if err := unix.SetNonblock(pidfd, true); err != nil {
+		unix.Close(pidfd)
+		return
+	}
+	f := os.NewFile(uintptr(pidfd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		// WNOWAIT: look, and leave the reaping to Wait.
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		return err != nil || info.Signo != 0
+	})
 }
 
 // cgroupSeq numbers the cgroups of one pkgbox process.
