@@ -20,7 +20,7 @@ const cgroupPrefix = "pkgbox-"
 
 // cgroup is the control group a sandbox with Limits runs in: one directory
 // per controller on cgroup v1 (pids, memory), one on the unified v2
-// hierarchy. The init is born inside (see startIn and fd), so everything
+// hierarchy. The init is born inside (see startIn and open), so everything
 // it ever starts is inside too.
 type cgroup struct {
 	pids, memory string // directories; "" when that limit is not set
