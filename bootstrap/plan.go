@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"pkgbox/store"
 )
@@ -110,9 +111,11 @@ type Plan struct {
 // (the Priority: important packages), passed as no --variant at all.
 var Variants = []string{"buildd", "minbase", "fakechroot", "default"}
 
+// The patterns are compiled on first use, not when every pkgbox process
+// (the sandbox's init included) starts.
 var (
-	componentRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*$`)
-	packageRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	componentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*$`) })
+	packageRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`) })
 )
 
 // NewPlan checks req against the host and resolves its defaults. Nothing is
@@ -133,7 +136,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 		// debootstrap needs a script for it, and says so badly.
 		// No "/": the name is joined to ScriptsDir, here and in debootstrap,
 		// which sources the file it names ("x/../../../tmp/evil").
-		if !componentRE.MatchString(req.Suite) || strings.Contains(req.Suite, "/") {
+		if !componentRE().MatchString(req.Suite) || strings.Contains(req.Suite, "/") {
 			return nil, fmt.Errorf("suite %q is not a valid suite name", req.Suite)
 		}
 		if _, err := os.Stat(filepath.Join(h.ScriptsDir, req.Suite)); err != nil {
@@ -173,12 +176,12 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 		p.Components = []string{"main"}
 	}
 	for _, c := range p.Components {
-		if !componentRE.MatchString(c) {
+		if !componentRE().MatchString(c) {
 			return nil, fmt.Errorf("component %q is not a valid component name", c)
 		}
 	}
 	for _, pkg := range req.Include {
-		if !packageRE.MatchString(pkg) {
+		if !packageRE().MatchString(pkg) {
 			return nil, fmt.Errorf("package %q in --include is not a valid package name", pkg)
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"pkgbox/bootstrap"
 	"pkgbox/debian"
 	"pkgbox/sandbox"
@@ -563,18 +565,13 @@ const DefaultPids = 8192
 // the machine's memory, so that a runaway build is stopped before the
 // host's own processes are squeezed out. Zero when it cannot tell.
 func DefaultMemory() int64 {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
+	// sysinfo(2)'s total is /proc/meminfo's MemTotal, without opening and
+	// parsing a file in every pkgbox process, which registers this as a
+	// flag's default (issue 12).
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
 		return 0
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb * 1024 / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
-		}
-	}
-	return 0
+	unit := max(int64(si.Unit), 1)
+	return int64(si.Totalram) * unit / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
 }

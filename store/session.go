@@ -68,7 +68,9 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 			lock.Unlock()
 		}
 	}()
-	for _, d := range []string{"upper", "work", "merged"} {
+	// The overlay is mounted on the session directory itself, inside the
+	// sandbox only: no merged/ to make and remove (each rmdir costs here).
+	for _, d := range []string{"upper", "work"} {
 		if err := os.Mkdir(filepath.Join(tmp.Path, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
@@ -82,7 +84,7 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
-		Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}, nil
+		Merged: dir, RootPath: rootPath, lock: lock}, nil
 }
 
 // ErrNoSession is returned (wrapped) for a session ID the store does not have.
@@ -114,7 +116,7 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 		return nil, fmt.Errorf("open session %q: %w", id, err)
 	}
 	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
-		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, lock: lock}, nil
+		Merged: dir, RootPath: info.Root, lock: lock}, nil
 }
 
 // LockFile is the session's held lock file, for the sandbox to inherit so the
@@ -142,6 +144,18 @@ func (s *Session) Remove() error {
 // which GC removes once the lock is free; never one without, which GC
 // leaves alone for a minute as possibly still being made.
 func removeSessionDir(dir string) error {
+	// One look at the mount table covers the whole directory (RemoveTree
+	// would read it again for every entry), and no entry may leave the
+	// directory's file system.
+	if err := checkUnmounted(dir); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); errors.Is(err, unix.ENOENT) {
+		return nil
+	} else if err != nil {
+		return err
+	}
 	var err error
 	for try := 0; ; try++ {
 		err = nil
@@ -156,7 +170,7 @@ func removeSessionDir(dir string) error {
 			if e.Name() == "lock" {
 				continue
 			}
-			if rerr := RemoveTree(filepath.Join(dir, e.Name())); rerr != nil && err == nil {
+			if rerr := removeTree(filepath.Join(dir, e.Name()), st.Dev); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
@@ -168,7 +182,7 @@ func removeSessionDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	return RemoveTree(dir)
+	return removeTree(dir, st.Dev)
 }
 
 // Keep releases the session's lock and leaves its directory for a later

@@ -6,7 +6,8 @@
 //
 //	roots/NAME/            a root file system
 //	roots/NAME.json        its metadata (Root)
-//	sessions/ID/           upper/, work/, merged/ of one overlay session, and lock
+//	sessions/ID/           upper/ and work/ of one overlay session, and lock; the overlay is
+//	                       mounted on the directory itself, inside the sandbox only
 //	cache/apt/SUITE-ARCH/  .debs shared by every root and session of that suite
 //	locks/NAME.lock        flock: shared while a session reads a root, exclusive to change it
 //	tmp/                   half-made roots; only complete ones are renamed into roots/
