@@ -360,6 +360,8 @@ func TestMirror(t *testing.T) {
 		{"reachable", "VERSION_CODENAME=bookworm\n", "deb " + srv.URL + "/debian bookworm main\n", true, false, ""},
 		{"no Release", "VERSION_CODENAME=bookworm\n", "deb " + srv.URL + "/other bookworm main\n", false, false, "pkgbox create bookworm --mirror URL"},
 		{"no sources", "VERSION_CODENAME=bookworm\n", "", false, true, "pkgbox create bookworm --mirror URL"},
+		{"ftp", "VERSION_CODENAME=bookworm\n", "deb ftp://mirror.invalid/debian bookworm main\n", true, false, ""},
+		{"file", "VERSION_CODENAME=bookworm\n", "deb file:///nonexistent/debian bookworm main\n", false, false, "--mirror URL"},
 		{"not Debian", "VERSION_CODENAME=noble\n", "deb " + srv.URL + "/debian bookworm main\n", false, true, "pkgbox create SUITE"},
 	}
 	for _, tt := range tests {
@@ -368,7 +370,7 @@ func TestMirror(t *testing.T) {
 			env.HTTP = srv.Client()
 			c := checkMirror(context.Background(), env)
 			assertCheck(t, c, tt.ok, tt.warning, tt.fix)
-			if tt.ok && !strings.Contains(c.Detail, srv.URL+"/debian/dists/bookworm/Release") {
+			if tt.name == "reachable" && !strings.Contains(c.Detail, srv.URL+"/debian/dists/bookworm/Release") {
 				t.Errorf("detail %q does not name the Release file", c.Detail)
 			}
 		})

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,7 +54,13 @@ func checkMirror(ctx context.Context, env *Env) Check {
 	}
 	release := uri + "/dists/" + suite.Codename + "/Release"
 	c.Fix = fmt.Sprintf("check the network and proxy (http_proxy), or pkgbox create %s --mirror URL", suite.Codename)
-	if err := fetchHead(ctx, env.HTTP, release); err != nil {
+	err := fetchHead(ctx, env.HTTP, release)
+	if errors.Is(err, errNotChecked) {
+		c.OK, c.Fix = true, ""
+		c.Detail = fmt.Sprintf("%s (from %s): not checked, pkgbox only checks http, https and file mirrors", release, origin)
+		return c
+	}
+	if err != nil {
 		c.Detail = fmt.Sprintf("%s (from %s): %v", release, origin, err)
 		return c
 	}
@@ -62,8 +69,11 @@ func checkMirror(ctx context.Context, env *Env) Check {
 	return c
 }
 
+// errNotChecked is a mirror doctor has no way to check (ftp).
+var errNotChecked = errors.New("not checked")
+
 // fetchHead checks that rawURL answers: a HEAD for http(s), a stat for
-// file: URLs. ftp mirrors are left to debootstrap.
+// file: URLs; ftp mirrors are left to debootstrap (errNotChecked).
 func fetchHead(ctx context.Context, client *http.Client, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -75,7 +85,7 @@ func fetchHead(ctx context.Context, client *http.Client, rawURL string) error {
 		return err
 	case "http", "https":
 	default:
-		return nil
+		return errNotChecked
 	}
 	ctx, cancel := context.WithTimeout(ctx, mirrorTimeout)
 	defer cancel()
