@@ -55,6 +55,16 @@ func checkCgroups(env *Env) Check {
 	}
 	c.OK, c.Warning, c.Fix = true, false, ""
 	c.Detail = "cgroup v1, pids and memory hierarchies writable"
+	// On v1 a sandbox also gets a devices cgroup where it can (see
+	// sandbox/devices_linux.go); without one, the dropped CAP_MKNOD and
+	// nodev mounts still keep host devices closed.
+	mnt, err1 := v1Mount(env.Mountinfo, "devices")
+	own, err2 := ownCgroup(env.ProcSelfCgroup, "devices")
+	if err1 != nil || err2 != nil || !env.Writable(filepath.Join(mnt, own)) {
+		c.Detail += "; no writable devices hierarchy (host devices stay closed by the dropped CAP_MKNOD and nodev mounts)"
+	} else {
+		c.Detail = "cgroup v1, pids, memory and devices hierarchies writable"
+	}
 	return c
 }
 

@@ -209,8 +209,9 @@ const (
 	v1Mountinfo = `30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
 35 30 0:31 / /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids
 36 30 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+37 30 0:33 / /sys/fs/cgroup/devices rw,nosuid - cgroup cgroup rw,devices
 `
-	v1Cgroup = "8:pids:/\n4:memory:/some/slice\n0::/\n"
+	v1Cgroup = "8:pids:/\n5:devices:/\n4:memory:/some/slice\n0::/\n"
 )
 
 func TestCgroups(t *testing.T) {
@@ -224,6 +225,7 @@ func TestCgroups(t *testing.T) {
 		{"v2 read-only", map[string]string{"sys/fs/cgroup/cgroup.controllers": "cpu io memory pids\n"}, false, false},
 		{"v2 without memory", map[string]string{"sys/fs/cgroup/cgroup.controllers": "cpu io pids\n"}, true, false},
 		{"v1", map[string]string{"proc/self/mountinfo": v1Mountinfo, "proc/self/cgroup": v1Cgroup}, true, true},
+		{"v1 without devices", map[string]string{"proc/self/mountinfo": strings.Replace(v1Mountinfo, "rw,devices", "rw,cpu", 1), "proc/self/cgroup": v1Cgroup}, true, true},
 		{"v1 read-only", map[string]string{"proc/self/mountinfo": v1Mountinfo, "proc/self/cgroup": v1Cgroup}, false, false},
 		{"v1 without pids", map[string]string{"proc/self/mountinfo": strings.Replace(v1Mountinfo, "rw,pids", "rw,cpu", 1), "proc/self/cgroup": v1Cgroup}, true, false},
 	}
@@ -239,7 +241,10 @@ func TestCgroups(t *testing.T) {
 				fix = "--memory 0 --pids 0"
 			}
 			assertCheck(t, c, tt.ok, !tt.ok, fix)
-			if tt.name == "v1" && (len(asked) != 2 || asked[1] != "/sys/fs/cgroup/memory/some/slice") {
+			if strings.HasPrefix(tt.name, "v1 with") != strings.Contains(c.Detail, "no writable devices") && tt.ok {
+				t.Errorf("detail %q", c.Detail)
+			}
+			if tt.name == "v1" && (len(asked) < 2 || asked[1] != "/sys/fs/cgroup/memory/some/slice") {
 				t.Errorf("asked whether %q are writable, want pkgbox's own cgroups", asked)
 			}
 		})
