@@ -25,6 +25,7 @@ func TestDoctorHints(t *testing.T) {
 		{&sandbox.CgroupError{Limit: "--pids", Err: errors.New("x")}, true},
 		{&bootstrap.NoDebootstrapError{Err: errors.New("not found")}, true},
 		{&bootstrap.KeyringError{Path: bootstrap.RemovedKeysKeyring, Err: errors.New("x")}, true},
+		{&bootstrap.KeyringError{Path: "/home/me/typo.gpg", Err: errors.New("x")}, false},
 		{&store.OwnerError{Dir: "/s", UID: 1234, Store: "/s"}, false},
 		{store.ErrNoRoot, false},
 	}

@@ -125,8 +125,11 @@ func cannot(err error) bool {
 	)
 	switch {
 	case errors.As(err, &needRoot), errors.As(err, &pasta), errors.As(err, &cgroup),
-		errors.As(err, &noDeboot), errors.As(err, &keyring):
+		errors.As(err, &noDeboot):
 		return true
+	case errors.As(err, &keyring):
+		// The machine's keyring, not a --keyring the user mistyped.
+		return keyring.Path == bootstrap.RemovedKeysKeyring
 	case errors.As(err, &owner):
 		return owner.UID == 0 && os.Geteuid() != 0
 	}
