@@ -11,16 +11,20 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pkgbox/bootstrap"
 	"pkgbox/internal/testenv"
@@ -425,8 +429,12 @@ func copyTree(src, dst string) error {
 	})
 }
 
-// archiveServer serves the fixture over http on 127.0.0.1, as the archive
-// service would, and records the paths asked for.
+// archiveServer serves the fixture over http, as the archive service would,
+// and records the paths asked for. It stands on a test host of its own: a
+// network namespace joined to the host by a veth pair. A sandbox reaches
+// neither the host's loopback nor the host at all (pasta gives it the
+// host's own address), but it reaches that test host as any remote mirror,
+// through the host's routes.
 type archiveServer struct {
 	*httptest.Server
 	mu    sync.Mutex
@@ -437,14 +445,69 @@ func serveArchive(t *testing.T, fx *archiveFixture) *archiveServer {
 	t.Helper()
 	as := &archiveServer{}
 	files := http.FileServer(http.Dir(fx.Dir))
-	as.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	as.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		as.mu.Lock()
 		as.paths = append(as.paths, r.URL.Path)
 		as.mu.Unlock()
 		files.ServeHTTP(w, r)
 	}))
+	as.Server.Listener.Close()
+	as.Server.Listener = testHostListener(t)
+	as.Server.Start()
 	t.Cleanup(as.Close)
 	return as
+}
+
+// testHostListener makes a network namespace with a veth link to the host
+// and returns a TCP listener inside it. Each test process takes its own
+// /30 of the benchmarking range 198.18.0.0/15, by its PID.
+func testHostListener(t *testing.T) net.Listener {
+	t.Helper()
+	n := os.Getpid() % 16000
+	ns, hostIf, nsIf := fmt.Sprintf("pkgbox-arch-%d", n), fmt.Sprintf("pbxh%d", n), fmt.Sprintf("pbxn%d", n)
+	hostIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+1)
+	nsIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+2)
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	_ = exec.Command("ip", "netns", "del", ns).Run() // left by a killed run
+	ip("netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() }) // takes the veth pair with it
+	ip("link", "add", hostIf, "type", "veth", "peer", "name", nsIf, "netns", ns)
+	ip("addr", "add", hostIP+"/30", "dev", hostIf)
+	ip("link", "set", hostIf, "up")
+	ip("-n", ns, "addr", "add", nsIP+"/30", "dev", nsIf)
+	ip("-n", ns, "link", "set", nsIf, "up")
+	ip("-n", ns, "link", "set", "lo", "up")
+	// A socket belongs to the network namespace of the thread that made
+	// it: make it from a thread that enters the test host and never leaves
+	// (the runtime retires a locked thread that ends locked).
+	type result struct {
+		l   net.Listener
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/run/netns/" + ns)
+		if err == nil {
+			err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
+			f.Close()
+		}
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		l, err := net.Listen("tcp", nsIP+":0")
+		done <- result{l, err}
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("listen on the test host: %v", r.err)
+	}
+	return r.l
 }
 
 // served tells whether path was asked for, and how many requests came.

@@ -130,9 +130,9 @@ func TestCreateArchived(t *testing.T) {
 		var out bytes.Buffer
 		args := append([]string{"/bin/sh", "-c", `rm -rf /var/lib/apt/lists/* && exec apt-get update "$@"`, "sh"}, extra...)
 		res, err := session.Run(ctx, &session.Options{Store: s, Root: archivedSuite, Profile: "buildd"}, &session.Command{
-			Args:     args,
-			Network:  true,
-			Stdio:    sandbox.Stdio{Stdout: &out, Stderr: &out},
+			Args:    args,
+			Network: true,
+			Stdio:   sandbox.Stdio{Stdout: &out, Stderr: &out},
 		})
 		if err != nil {
 			t.Fatalf("apt-get update in the root: %v", err)

@@ -28,6 +28,11 @@ type CreateOptions struct {
 	// Fresh runs debootstrap even when the cache holds an image of an
 	// earlier bootstrap of the same plan.
 	Fresh bool
+	// Wait, while another pkgbox makes the same root, waits for it to
+	// finish instead of failing; then Create returns ExistsError if that
+	// create succeeded, or makes the root itself if it failed. For the
+	// default root that two first builds at once both need.
+	Wait bool
 }
 
 // ExistsError is a create of a name the store already has.
@@ -80,10 +85,7 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	// The root's exclusive lock keeps a second create of the same name (or
 	// a session on a root of that name made meanwhile) out until we are done.
-	lock, err := s.LockRoot(ctx, p.Name, true, false)
-	if errors.Is(err, store.ErrBusy) {
-		return nil, fmt.Errorf("root %q is being made or used by another pkgbox", p.Name)
-	}
+	lock, err := lockToMake(ctx, s, p.Name, o.Wait, note)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +119,13 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	version := debootstrapVersion(debootstrap)
 	im := imageFor(s, p, version)
-	if made, ok := im.made(); ok && !o.Fresh {
+	f, made, ok := im.open()
+	if ok {
+		defer f.Close()
+	}
+	if ok && !o.Fresh {
 		note("reusing the bootstrap of %s from the cache, then upgrading it (--fresh runs debootstrap instead)", made.Local().Format("2006-01-02 15:04"))
-		if err := im.restore(ctx, tmp.Path); err != nil {
+		if err := im.restore(ctx, f, tmp.Path); err != nil {
 			return nil, s.CheckSpace(err)
 		}
 		// Finished first: apt's settings (Valid-Until for archived suites)
@@ -157,6 +163,33 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	}
 	r.Path = s.RootPath(p.Name)
 	return r, nil
+}
+
+// lockToMake takes root name's exclusive lock for a create. While another
+// pkgbox holds it, it fails, or with wait waits for that create to end:
+// with a shared lock, so as not to wait as well for the sessions that then
+// start on the new root. A root that exists then is an ExistsError; if
+// there is none, the other create failed, and this one tries again.
+func lockToMake(ctx context.Context, s *store.Store, name string, wait bool, note func(string, ...any)) (*store.Lock, error) {
+	for {
+		lock, err := s.LockRoot(ctx, name, true, false)
+		if !errors.Is(err, store.ErrBusy) {
+			return lock, err
+		}
+		if !wait {
+			return nil, fmt.Errorf("root %q is being made or used by another pkgbox", name)
+		}
+		note("root %q is being made by another pkgbox: waiting for it", name)
+		shared, err := s.LockRoot(ctx, name, false, true)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.Root(name)
+		shared.Unlock()
+		if err == nil {
+			return nil, &ExistsError{Name: name}
+		}
+	}
 }
 
 // finish runs finishRoot, saying so.

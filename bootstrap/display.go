@@ -6,8 +6,9 @@ import (
 	"os"
 	"sync"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"pkgbox/internal/progress"
 )
 
 // Display shows a create's progress to a person: on a terminal a bar per
@@ -21,7 +22,7 @@ type Display struct {
 	tty     bool
 
 	mu    sync.Mutex
-	bar   *progressbar.ProgressBar
+	bar   *progress.Bar
 	phase string
 	title string
 }
@@ -97,42 +98,31 @@ func (d *Display) progress(e Event) {
 	}
 	if changed || d.bar == nil {
 		d.endBar()
-		opts := []progressbar.Option{
-			progressbar.OptionSetWriter(d.w),
-			progressbar.OptionSetDescription(fmt.Sprintf("%-30s", e.Title)),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(0),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.w) }),
-		}
-		if byteCounted[e.Phase] {
-			opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionShowTotalBytes(true))
-		} else if e.Total != 100 {
-			opts = append(opts, progressbar.OptionShowCount())
-		}
-		d.bar = progressbar.NewOptions64(total, opts...)
+		d.bar = progress.New(d.w, fmt.Sprintf("%-30s", e.Title), total, progress.Style{
+			Width: 30,
+			Bytes: byteCounted[e.Phase],
+			Count: !byteCounted[e.Phase] && e.Total != 100,
+		})
 	}
-	_ = d.bar.Set64(now)
+	d.bar.Set(now)
 }
 
 // endBar completes the current bar, leaving its last state on screen.
 func (d *Display) endBar() {
 	if d.bar != nil {
-		if !d.bar.IsFinished() {
-			_ = d.bar.Finish()
-		}
+		d.bar.Finish()
 		d.bar = nil
 	}
 }
 
 // line prints a line of its own, clearing the bar first so they do not mix.
 func (d *Display) line(s string) {
-	if d.bar != nil {
-		_ = d.bar.Clear()
+	if d.bar != nil && !d.bar.Finished() {
+		d.bar.Clear()
 	}
 	fmt.Fprintln(d.w, s)
-	if d.bar != nil {
-		_ = d.bar.RenderBlank()
+	if d.bar != nil && !d.bar.Finished() {
+		d.bar.Render()
 	}
 }
 

@@ -45,18 +45,24 @@ func imageFor(s *store.Store, p *Plan, v string) image {
 		NoCheckGPG                                         bool
 	}{p.Suite, p.Arch, p.Variant, p.Mirror, p.Keyring, v, p.Components, p.Include, p.NoCheckGPG})
 	sum := sha256.Sum256(key)
-	name := fmt.Sprintf("%s-%s-%s-%s.tar", p.Suite, p.Arch, p.Variant, hex.EncodeToString(sum[:6]))
+	name := imagePrefix(p.Suite, p.Arch, p.Variant) + hex.EncodeToString(sum[:6]) + ".tar"
 	return image{path: filepath.Join(s.Dir, "cache", "bootstrap", name)}
 }
 
-// made says when the image was saved, and whether it is recent enough to
-// reuse; false when there is none.
-func (im image) made() (time.Time, bool) {
-	fi, err := os.Stat(im.path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return time.Time{}, false
+// open opens the image when there is one recent enough to reuse, and says
+// when it was saved. Holding it open keeps it readable whatever happens to
+// its name meanwhile (pkgbox gc expires images).
+func (im image) open() (*os.File, time.Time, bool) {
+	f, err := os.Open(im.path)
+	if err != nil {
+		return nil, time.Time{}, false
 	}
-	return fi.ModTime(), time.Since(fi.ModTime()) < ImageMaxAge
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) >= ImageMaxAge {
+		f.Close()
+		return nil, time.Time{}, false
+	}
+	return f, fi.ModTime(), true
 }
 
 // tarFlags keep everything a root needs: owners by number (the host's
@@ -82,7 +88,7 @@ func (im image) save(ctx context.Context, dir string) (retErr error) {
 		}
 	}()
 	args := append([]string{"--create", "--file=-", "--directory=" + dir}, tarFlags...)
-	if err := runTar(ctx, append(args, ".")...)(tmp); err != nil {
+	if err := runTar(ctx, append(args, ".")...)(nil, tmp); err != nil {
 		return fmt.Errorf("save bootstrap image: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -94,22 +100,22 @@ func (im image) save(ctx context.Context, dir string) (retErr error) {
 	return nil
 }
 
-// restore unpacks the image into dir, an empty directory.
-func (im image) restore(ctx context.Context, dir string) error {
-	args := append([]string{"--extract", "--file=" + im.path, "--directory=" + dir, "--same-permissions"}, tarFlags...)
-	if err := runTar(ctx, args...)(nil); err != nil {
+// restore unpacks the image, opened by open, into dir, an empty directory.
+func (im image) restore(ctx context.Context, f *os.File, dir string) error {
+	args := append([]string{"--extract", "--file=-", "--directory=" + dir, "--same-permissions"}, tarFlags...)
+	if err := runTar(ctx, args...)(f, nil); err != nil {
 		return fmt.Errorf("unpack bootstrap image %s: %w", im.path, err)
 	}
 	return nil
 }
 
-// runTar returns a function that runs tar with args, writing its archive
-// to out when there is one.
-func runTar(ctx context.Context, args ...string) func(out io.Writer) error {
-	return func(out io.Writer) error {
+// runTar returns a function that runs tar with args, reading its archive
+// from in or writing it to out when there is one.
+func runTar(ctx context.Context, args ...string) func(in io.Reader, out io.Writer) error {
+	return func(in io.Reader, out io.Writer) error {
 		cmd := exec.CommandContext(ctx, "tar", args...)
 		var stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = out, &stderr
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, &stderr
 		// tar dies with pkgbox, even when pkgbox is killed: Pdeathsig
 		// follows the thread that started it, so start and wait on one.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

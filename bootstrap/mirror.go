@@ -81,14 +81,14 @@ func (e *NeedMirrorError) Hint() string {
 // archive mirror of its other archived-release scripts. A current suite with
 // none of these gets "" and debootstrap's built-in default. No mirror host
 // name is written in pkgbox: every URL comes from the user or the host.
-func chooseMirror(flag string, suite Suite, sources []Source, scriptsDir string) (mirror, origin string, err error) {
+func chooseMirror(flag string, suite Suite, sources []Source, scriptsDir, listsDir string) (mirror, origin string, err error) {
 	if flag != "" {
 		if !usableURI(flag) {
 			return "", "", fmt.Errorf("mirror %q is not an http, https, ftp or file URL", flag)
 		}
 		return strings.TrimSuffix(flag, "/"), "--mirror", nil
 	}
-	if uri, from := HostMirror(sources, suite); uri != "" {
+	if uri, from := HostMirror(sources, suite, listsDir); uri != "" {
 		return uri, from, nil
 	}
 	if !suite.Archived {

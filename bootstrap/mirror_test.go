@@ -91,7 +91,7 @@ func TestChooseMirror(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mirror, origin, err := chooseMirror(tt.flag, tt.suite, tt.sources, tt.scripts)
+			mirror, origin, err := chooseMirror(tt.flag, tt.suite, tt.sources, tt.scripts, "")
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Errorf("err = %v, want %q", err, tt.err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"pkgbox/store"
 )
@@ -45,6 +46,9 @@ type Request struct {
 type Host struct {
 	// AptDir holds the host's apt sources (sources.list, sources.list.d/).
 	AptDir string
+	// ListsDir is apt's lists directory, whose Release files say whose
+	// each repository of the sources is.
+	ListsDir string
 	// ScriptsDir holds debootstrap's suite scripts.
 	ScriptsDir string
 	// BinfmtDir is where binfmt_misc is mounted.
@@ -63,6 +67,7 @@ type Host struct {
 func DefaultHost() *Host {
 	h := &Host{
 		AptDir:         "/etc/apt",
+		ListsDir:       "/var/lib/apt/lists",
 		ScriptsDir:     "/usr/share/debootstrap/scripts",
 		BinfmtDir:      "/proc/sys/fs/binfmt_misc",
 		Arch:           HostArch(),
@@ -106,9 +111,11 @@ type Plan struct {
 // (the Priority: important packages), passed as no --variant at all.
 var Variants = []string{"buildd", "minbase", "fakechroot", "default"}
 
+// The patterns are compiled on first use, not when every pkgbox process
+// (the sandbox's init included) starts.
 var (
-	componentRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*$`)
-	packageRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	componentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*$`) })
+	packageRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`) })
 )
 
 // NewPlan checks req against the host and resolves its defaults. Nothing is
@@ -129,7 +136,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 		// debootstrap needs a script for it, and says so badly.
 		// No "/": the name is joined to ScriptsDir, here and in debootstrap,
 		// which sources the file it names ("x/../../../tmp/evil").
-		if !componentRE.MatchString(req.Suite) || strings.Contains(req.Suite, "/") {
+		if !componentRE().MatchString(req.Suite) || strings.Contains(req.Suite, "/") {
 			return nil, fmt.Errorf("suite %q is not a valid suite name", req.Suite)
 		}
 		if _, err := os.Stat(filepath.Join(h.ScriptsDir, req.Suite)); err != nil {
@@ -169,12 +176,12 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 		p.Components = []string{"main"}
 	}
 	for _, c := range p.Components {
-		if !componentRE.MatchString(c) {
+		if !componentRE().MatchString(c) {
 			return nil, fmt.Errorf("component %q is not a valid component name", c)
 		}
 	}
 	for _, pkg := range req.Include {
-		if !packageRE.MatchString(pkg) {
+		if !packageRE().MatchString(pkg) {
 			return nil, fmt.Errorf("package %q in --include is not a valid package name", pkg)
 		}
 	}
@@ -192,7 +199,7 @@ func NewPlan(ctx context.Context, req *Request, h *Host) (*Plan, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("some of the host's apt sources were skipped: %v", err))
 		}
 	}
-	mirror, origin, err := chooseMirror(req.Mirror, suite, sources, h.ScriptsDir)
+	mirror, origin, err := chooseMirror(req.Mirror, suite, sources, h.ScriptsDir, h.ListsDir)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,10 @@ type Source struct {
 	Components []string
 	// Enabled is false for deb822 entries with "Enabled: no".
 	Enabled bool
+	// SignedBy is the entry's Signed-By (signed-by= in the one-line
+	// format): keyring files or fingerprints; "" for none, or for a key
+	// given inline, which says nothing of whose repository it is.
+	SignedBy string
 	// Origin says where the entry was read ("FILE:LINE" or "FILE entry N").
 	Origin string
 }
@@ -60,6 +64,9 @@ func ParseDeb822Sources(r io.Reader, name string) ([]Source, error) {
 			Enabled:    !strings.EqualFold(strings.TrimSpace(get("Enabled")), "no"),
 			Origin:     fmt.Sprintf("%s entry %d", name, i+1),
 		}
+		if sb := strings.TrimSpace(get("Signed-By")); !strings.Contains(sb, "BEGIN PGP") {
+			s.SignedBy = strings.Join(strings.Fields(sb), " ")
+		}
 		if len(s.Types) == 0 || len(s.URIs) == 0 || len(s.Suites) == 0 {
 			return nil, fmt.Errorf("read %s: entry %d needs Types, URIs and Suites", name, i+1)
 		}
@@ -91,10 +98,16 @@ func ParseOneLineSources(r io.Reader, name string) ([]Source, error) {
 			return nil, fmt.Errorf("%s:%d: unknown type %q (want deb or deb-src)", name, n, typ)
 		}
 		rest = strings.TrimSpace(rest)
+		signedBy := ""
 		if strings.HasPrefix(rest, "[") {
 			end := strings.IndexByte(rest, ']')
 			if end < 0 {
 				return nil, fmt.Errorf("%s:%d: options have no closing ]", name, n)
+			}
+			for _, opt := range strings.Fields(rest[1:end]) {
+				if v, ok := strings.CutPrefix(opt, "signed-by="); ok {
+					signedBy = strings.ReplaceAll(v, ",", " ")
+				}
 			}
 			rest = rest[end+1:]
 		}
@@ -125,7 +138,7 @@ func ParseOneLineSources(r io.Reader, name string) ([]Source, error) {
 		}
 		out = append(out, Source{
 			Types: []string{typ}, URIs: f[:1], Suites: f[1:2], Components: f[2:],
-			Enabled: true, Origin: fmt.Sprintf("%s:%d", name, n),
+			Enabled: true, SignedBy: signedBy, Origin: fmt.Sprintf("%s:%d", name, n),
 		})
 	}
 	if err := sc.Err(); err != nil {
@@ -186,55 +199,60 @@ func usableURI(uri string) bool {
 }
 
 // HostMirror picks, from the host's apt sources, the mirror to bootstrap
-// suite from, and says which entry it came from. In order of preference:
-// an entry that serves the suite itself (by codename or alias); else one
-// that serves another release of the same kind, since Debian's mirrors carry
-// every current release and its archive service every archived one. Entries
-// of the security archive never count: it does not carry the releases. It
-// returns "" when nothing fits.
-func HostMirror(sources []Source, suite Suite) (uri, origin string) {
-	usable := func(s Source) bool {
-		if !s.Enabled || !contains(s.Types, "deb") {
-			return false
-		}
-		for _, u := range s.URIs {
-			if usableURI(u) {
-				return true
-			}
-		}
-		return false
+// suite from, and says which entry it came from. Only Debian's own
+// repositories count (see debianness): listsDir is apt's lists directory,
+// whose Release files say whose each repository is. In order of
+// preference, among entries shown to be Debian's, then among those nothing
+// is known against: an entry that serves the suite itself (by codename,
+// then alias); else one that serves another release of the same kind,
+// since Debian's mirrors carry every current release and its archive
+// service every archived one. Entries of the security archive never count:
+// it does not carry the releases. It returns "" when nothing fits.
+func HostMirror(sources []Source, suite Suite, listsDir string) (uri, origin string) {
+	type candidate struct {
+		uri, suite string
+		src        Source
 	}
-	first := func(s Source) string {
-		for _, u := range s.URIs {
-			if usableURI(u) {
-				return strings.TrimSuffix(u, "/")
-			}
+	var shown, unknown []candidate
+	for _, s := range sources {
+		if !s.Enabled || !contains(s.Types, "deb") {
+			continue
 		}
-		return ""
+		for _, u := range s.URIs {
+			if !usableURI(u) {
+				continue
+			}
+			for _, name := range s.Suites {
+				switch debianness(s, u, name, listsDir) {
+				case debianShown:
+					shown = append(shown, candidate{u, name, s})
+				case debianUnknown:
+					unknown = append(unknown, candidate{u, name, s})
+				}
+			}
+			break // an entry's first usable URI speaks for it
+		}
 	}
 	// Codenames first: third-party repositories often call their only
 	// suite "stable" (deb https://vendor.example/apt stable main), and
 	// apt reads their files before a debian.sources named after them.
-	for _, want := range []string{suite.Codename, suite.Alias} {
-		if want == "" {
-			continue
-		}
-		for _, s := range sources {
-			if usable(s) && contains(s.Suites, want) {
-				return first(s), s.Origin
-			}
-		}
-	}
-	for _, s := range sources {
-		if !usable(s) {
-			continue
-		}
-		for _, name := range s.Suites {
+	matches := []func(name string) bool{
+		func(name string) bool { return name == suite.Codename },
+		func(name string) bool { return suite.Alias != "" && name == suite.Alias },
+		func(name string) bool {
 			if isSecuritySuite(name) {
-				continue
+				return false
 			}
-			if other, ok := LookupSuite(suiteBase(name)); ok && other.Archived == suite.Archived {
-				return first(s), s.Origin
+			other, ok := LookupSuite(suiteBase(name))
+			return ok && other.Archived == suite.Archived
+		},
+	}
+	for _, cands := range [][]candidate{shown, unknown} {
+		for _, match := range matches {
+			for _, c := range cands {
+				if match(c.suite) {
+					return strings.TrimSuffix(c.uri, "/"), c.src.Origin
+				}
 			}
 		}
 	}

@@ -12,8 +12,12 @@ import (
 func formatSources(srcs []Source) string {
 	var b strings.Builder
 	for _, s := range srcs {
-		fmt.Fprintf(&b, "%s: types=%v uris=%v suites=%v components=%v enabled=%v\n",
+		fmt.Fprintf(&b, "%s: types=%v uris=%v suites=%v components=%v enabled=%v",
 			filepath.ToSlash(s.Origin), s.Types, s.URIs, s.Suites, s.Components, s.Enabled)
+		if s.SignedBy != "" {
+			fmt.Fprintf(&b, " signed-by=%s", s.SignedBy)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
@@ -55,6 +59,7 @@ Enabled: yes
 			Suites:     []string{"bookworm", "bookworm-updates"},
 			Components: []string{"main", "contrib", "non-free-firmware"},
 			Enabled:    true,
+			SignedBy:   "/usr/share/keyrings/debian-archive-keyring.gpg",
 			Origin:     "debian.sources entry 1",
 		},
 		{
@@ -113,7 +118,9 @@ func TestParseOneLineSources(t *testing.T) {
 		{"deb-src", "deb-src http://deb.example.org/debian bookworm main",
 			[]Source{{Types: []string{"deb-src"}, URIs: []string{"http://deb.example.org/debian"}, Suites: []string{"bookworm"}, Components: []string{"main"}}}},
 		{"options", "deb [arch=amd64 signed-by=/usr/share/keyrings/vendor.gpg] https://apt.example.invalid/repo stable main",
-			[]Source{{Types: []string{"deb"}, URIs: []string{"https://apt.example.invalid/repo"}, Suites: []string{"stable"}, Components: []string{"main"}}}},
+			[]Source{{Types: []string{"deb"}, URIs: []string{"https://apt.example.invalid/repo"}, Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: "/usr/share/keyrings/vendor.gpg"}}},
+		{"signed-by fingerprints", "deb [signed-by=0123456789ABCDEF,FEDCBA9876543210 arch=amd64] https://apt.example.invalid/repo stable main",
+			[]Source{{Types: []string{"deb"}, URIs: []string{"https://apt.example.invalid/repo"}, Suites: []string{"stable"}, Components: []string{"main"}, SignedBy: "0123456789ABCDEF FEDCBA9876543210"}}},
 		{"options with blanks", "deb [ arch=amd64,arm64 trusted=yes ]   http://apt.example.invalid/repo bookworm main",
 			[]Source{{Types: []string{"deb"}, URIs: []string{"http://apt.example.invalid/repo"}, Suites: []string{"bookworm"}, Components: []string{"main"}}}},
 		{"tabs", "deb\thttp://deb.example.org/debian\tbookworm\tmain",
@@ -260,7 +267,7 @@ func TestHostMirror(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, origin := HostMirror(tt.sources, tt.suite)
+			got, origin := HostMirror(tt.sources, tt.suite, "")
 			if got != tt.want {
 				t.Errorf("HostMirror = %q (from %q), want %q", got, origin, tt.want)
 			}
@@ -279,7 +286,7 @@ func TestHostMirrorFixture(t *testing.T) {
 		{"buster", "", ""},
 	} {
 		s, _ := LookupSuite(tt.suite)
-		got, origin := HostMirror(srcs, s)
+		got, origin := HostMirror(srcs, s, "")
 		if got != tt.want || strings.TrimPrefix(filepath.Base(origin), ".") != tt.origin {
 			t.Errorf("%s: HostMirror = %q from %q, want %q from %q", tt.suite, got, origin, tt.want, tt.origin)
 		}
@@ -301,6 +308,97 @@ func TestUsableURI(t *testing.T) {
 	} {
 		if got := usableURI(uri); got != want {
 			t.Errorf("usableURI(%q) = %v, want %v", uri, got, want)
+		}
+	}
+}
+
+// TestHostMirrorOrigin: an entry counts as Debian's by the Origin of its
+// Release file in apt's lists when apt has one, else by its Signed-By
+// keyring, else by its suite's name; a third-party repository is never
+// chosen, whatever it calls its suite and wherever it is listed.
+func TestHostMirrorOrigin(t *testing.T) {
+	lists := filepath.Join("testdata", "apt-lists")
+	one := func(line string) Source {
+		t.Helper()
+		s, err := ParseOneLineSources(strings.NewReader(line), "l")
+		if err != nil || len(s) != 1 {
+			t.Fatalf("fixture %q: %v %v", line, s, err)
+		}
+		return s[0]
+	}
+	deb822 := func(text string) Source {
+		t.Helper()
+		s, err := ParseDeb822Sources(strings.NewReader(text), "debian.sources")
+		if err != nil || len(s) != 1 {
+			t.Fatalf("fixture %q: %v %v", text, s, err)
+		}
+		return s[0]
+	}
+	bookworm, _ := LookupSuite("bookworm")
+	stable, _ := LookupSuite("stable")
+	const (
+		// Its lists say Origin: Vendor Inc.
+		vendor = "deb https://apt.vendor.example.invalid/repo stable main"
+		// No lists, no keyring: only its suite's name speaks for it.
+		unknownStable = "deb https://apt.other.example.invalid/repo stable main"
+		// No lists, another keyring.
+		keyedStable = "deb [signed-by=/usr/share/keyrings/other-archive-keyring.gpg] https://apt.other.example.invalid/repo stable main"
+		// No lists, Debian's keyring.
+		debianKeyed = "deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://mirror.example.net/debian trixie main"
+		// Lists say Origin: Debian.
+		debianBookworm = "deb http://deb.example.org/debian bookworm main"
+		debianStable   = "deb http://deb.example.org/debian/ stable main"
+		// Lists say Origin: Someone, for a suite named like Debian's.
+		someone = "deb http://user:secret@ports.example.invalid/my_repo/~u bookworm main"
+	)
+	debianSources := deb822("Types: deb\nURIs: http://deb.example.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+	vendorSources := deb822("Types: deb\nURIs: https://apt.vendor.example.invalid/repo\nSuites: stable\nComponents: main\nSigned-By: /usr/share/keyrings/vendor.gpg\n")
+	tests := []struct {
+		name    string
+		sources []Source
+		suite   Suite
+		lists   string
+		want    string
+	}{
+		{"vendor stable listed first, Debian's by its lists", []Source{one(vendor), one(debianBookworm)}, stable, lists, "http://deb.example.org/debian"},
+		{"vendor stable (deb822) before debian.sources", []Source{vendorSources, debianSources}, stable, "", "http://deb.example.org/debian"},
+		{"vendor stable alone", []Source{one(vendor)}, stable, lists, ""},
+		{"vendor keyring, no lists", []Source{one(keyedStable), one(debianBookworm)}, stable, "", "http://deb.example.org/debian"},
+		{"Debian's keyring beats an unknown stable", []Source{one(unknownStable), one(debianKeyed)}, stable, "", "http://mirror.example.net/debian"},
+		{"Debian's lists beat an unknown stable", []Source{one(unknownStable), one(debianBookworm)}, stable, lists, "http://deb.example.org/debian"},
+		{"Debian's own stable", []Source{one(vendor), one(debianStable)}, stable, lists, "http://deb.example.org/debian"},
+		{"unknown stable, nothing better: by its name", []Source{one(unknownStable)}, stable, "", "https://apt.other.example.invalid/repo"},
+		{"a codename of another origin", []Source{one(someone), one(debianStable)}, bookworm, lists, "http://deb.example.org/debian"},
+		{"a codename of another origin alone", []Source{one(someone)}, bookworm, lists, ""},
+		{"no lists at all: the codename", []Source{one(someone), one(debianBookworm)}, bookworm, filepath.Join(t.TempDir(), "missing"), "http://user:secret@ports.example.invalid/my_repo/~u"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, origin := HostMirror(tt.sources, tt.suite, tt.lists)
+			if got != tt.want {
+				t.Errorf("HostMirror = %q (from %q), want %q", got, origin, tt.want)
+			}
+		})
+	}
+}
+
+func TestReleaseOf(t *testing.T) {
+	lists := filepath.Join("testdata", "apt-lists")
+	for _, tt := range []struct {
+		uri, suite string
+		want       Release
+		ok         bool
+	}{
+		{"http://deb.example.org/debian", "bookworm", Release{Origin: "Debian", Suite: "oldstable", Codename: "bookworm"}, true},
+		{"https://deb.example.org/debian/", "stable", Release{Origin: "Debian", Suite: "stable", Codename: "trixie"}, true},
+		{"https://apt.vendor.example.invalid/repo", "stable", Release{Origin: "Vendor Inc.", Suite: "stable", Codename: "stable"}, true},
+		{"http://user:secret@ports.example.invalid/my_repo/~u", "bookworm", Release{Origin: "Someone", Suite: "bookworm", Codename: "bookworm"}, true},
+		{"http://deb.example.org/debian", "trixie", Release{}, false},
+		{"http://flat.example.invalid/repo", "./", Release{}, false},
+	} {
+		got, ok := releaseOf(lists, tt.uri, tt.suite)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("releaseOf(%q, %q) = %+v, %v; want %+v, %v", tt.uri, tt.suite, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -11,12 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"pkgbox/bootstrap"
 	"pkgbox/debian"
@@ -63,11 +67,10 @@ type Request struct {
 	// Package, instead of Source, names a source (or binary) package of the
 	// root's suite, NAME or NAME=VERSION, which is fetched and built.
 	Package string
-	// Root names the root (or a root's path); empty chooses as DESIGN says.
-	Root string
-	// EnsureRoot makes the default root when it is missing (pkgbox create).
-	EnsureRoot func(ctx context.Context, name string) error
-	Profile    string
+	// Root names the root (or a root's path); empty chooses as ChooseRoot
+	// does, without making a missing default root.
+	Root    string
+	Profile string
 	// Out is where artifacts and the log go; empty means the source's parent
 	// directory (for a .dsc, the current directory).
 	Out       string
@@ -78,6 +81,14 @@ type Request struct {
 	Overwrite bool
 	// Profiles are build profiles (DEB_BUILD_PROFILES).
 	Profiles []string
+	// NoCheck skips the package's tests: DEB_BUILD_OPTIONS=nocheck and the
+	// nocheck build profile, as Debian's policy pairs them.
+	NoCheck bool
+	// DebBuildOpts are more options for dpkg-buildpackage.
+	DebBuildOpts []string
+	// Dist is the distribution the .changes names (sbuild's -d), instead
+	// of the changelog's; a root of that name, if any, is the default root.
+	Dist string
 	// ExtraPackages are .deb files installed before the build.
 	ExtraPackages []string
 	// Verbose streams the whole log to it.
@@ -138,6 +149,9 @@ type FailedError struct {
 	Log   string
 	// Reason says why, when pkgbox knows better than the log: a limit.
 	Reason string
+	// Err is pkgbox's own trouble that made the step fail, when the
+	// package is not to blame: a *store.NoSpaceError for a full store.
+	Err error
 }
 
 func (e *FailedError) Error() string {
@@ -146,6 +160,9 @@ func (e *FailedError) Error() string {
 	}
 	return fmt.Sprintf("%s failed; the full log is %s", e.Phase, e.Log)
 }
+
+// Unwrap returns Err.
+func (e *FailedError) Unwrap() error { return e.Err }
 
 // limitError is a step that ran into one of Request.Limits.
 type limitError struct{ reason string }
@@ -157,7 +174,7 @@ func (e *limitError) Error() string { return e.reason }
 func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	var fetchedRoot string
 	if req.Package != "" {
-		root, err := chooseRoot(ctx, req, nil)
+		root, err := chooseRoot(req.Store, req.Root, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -180,6 +197,9 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	if req.Profile == "" {
 		req.Profile = "buildd"
 	}
+	if req.NoCheck && !slices.Contains(req.Profiles, "nocheck") {
+		req.Profiles = append(req.Profiles, "nocheck")
+	}
 	out, err := outDir(req, src)
 	if err != nil {
 		return nil, err
@@ -199,7 +219,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	defer in.Close()
 	rootName := fetchedRoot
 	if rootName == "" {
-		rootName, err = chooseRoot(ctx, req, src)
+		rootName, err = chooseRoot(req.Store, req.Root, withDist(src, req.Dist))
 		if err != nil {
 			return nil, err
 		}
@@ -324,6 +344,7 @@ func (b *builder) run(parent context.Context) error {
 			var ns *store.NoSpaceError
 			if errors.As(b.req.Store.CheckSpace(err), &ns) {
 				failed.Reason = fmt.Sprintf("no space left in the store %s, which holds the build's session", ns.Dir)
+				failed.Err = ns
 			}
 		}
 		if failed.Reason != "" {
@@ -391,15 +412,38 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 	return abs, nil
 }
 
-// chooseRoot: --root; else a root named after the changelog's distribution
-// if the store has one (src is nil for a package to fetch); else the
-// default root, made on first use.
-func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, error) {
-	if req.Root != "" {
-		return req.Root, nil
+// ChooseRoot says which root a build of source (a directory holding
+// debian/, or a .dsc; "" for a package to fetch, which comes from the
+// root's suite) runs on: root when given; else the root named after
+// the changelog's distribution, if the store has one; else the default
+// root, named after the host's suite. dist (--dist), when given, stands
+// for the changelog's distribution. missing says that the default root
+// does not exist yet: the caller makes it (as pkgbox create would) before
+// it calls Build with Root set to name.
+func ChooseRoot(s *store.Store, source, root, dist string) (name string, missing bool, err error) {
+	if root != "" {
+		return root, false, nil
+	}
+	var src *debian.Source // none yet for a package to fetch
+	if source != "" {
+		if src, err = readSource(source); err != nil {
+			return "", false, err
+		}
+	}
+	if name, err = chooseRoot(s, "", withDist(src, dist)); err != nil {
+		return "", false, err
+	}
+	_, err = s.Root(name)
+	return name, errors.Is(err, store.ErrNoRoot), nil
+}
+
+// chooseRoot is ChooseRoot for a source already read.
+func chooseRoot(s *store.Store, root string, src *debian.Source) (string, error) {
+	if root != "" {
+		return root, nil
 	}
 	if d := distribution(src); d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
-		if _, err := req.Store.Root(d); err == nil {
+		if _, err := s.Root(d); err == nil {
 			return d, nil
 		}
 	}
@@ -407,12 +451,21 @@ func chooseRoot(ctx context.Context, req *Request, src *debian.Source) (string, 
 	if name == "" {
 		return "", errors.New("choose a root with --root: the host's suite is unknown")
 	}
-	if _, err := req.Store.Root(name); errors.Is(err, store.ErrNoRoot) && req.EnsureRoot != nil {
-		if err := req.EnsureRoot(ctx, name); err != nil {
-			return "", err
-		}
-	}
 	return name, nil
+}
+
+// withDist is src as if its changelog named dist (when given), for the
+// choice of the root.
+func withDist(src *debian.Source, dist string) *debian.Source {
+	if dist == "" {
+		return src
+	}
+	var c debian.Source
+	if src != nil {
+		c = *src
+	}
+	c.Distribution = dist
+	return &c
 }
 
 // distribution is the changelog's distribution, or "" for a package still
@@ -424,9 +477,39 @@ func distribution(src *debian.Source) string {
 	return src.Distribution
 }
 
+// buildArgs is dpkg-buildpackage's command line.
+func (b *builder) buildArgs() []string {
+	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
+	if b.req.Dist != "" {
+		args = append(args, "--changes-option=-DDistribution="+b.req.Dist)
+	}
+	return append(args, b.req.DebBuildOpts...)
+}
+
+// CheckDebBuildOpts refuses words that are not options of
+// dpkg-buildpackage, and the options pkgbox sets itself.
+func CheckDebBuildOpts(opts []string) error {
+	for _, o := range opts {
+		if !strings.HasPrefix(o, "-") {
+			return fmt.Errorf("--debbuildopts: %q is not an option of dpkg-buildpackage", o)
+		}
+		name, _, _ := strings.Cut(o, "=")
+		switch name {
+		case "-b", "-B", "-A", "-S", "-F", "-g", "-G", "--build":
+			return fmt.Errorf("--debbuildopts: %q chooses what to build: use pkgbox's -B, -A, -S or --full", o)
+		case "-us", "-uc", "--sign-key", "-k", "--force-sign":
+			return fmt.Errorf("--debbuildopts: %q: pkgbox builds unsigned; sign the .changes afterwards with debsign", o)
+		}
+	}
+	return nil
+}
+
 // buildEnv is the environment of the build step.
 func (b *builder) buildEnv() []string {
 	opts := fmt.Sprintf("parallel=%d", b.req.Jobs)
+	if b.req.NoCheck {
+		opts = "nocheck " + opts
+	}
 	if user := os.Getenv("DEB_BUILD_OPTIONS"); user != "" {
 		opts = user + " " + opts
 	}
@@ -450,12 +533,15 @@ func FormatSize(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// ParseSize reads a size such as 512M, 2G or 1048576 (bytes).
+// ParseSize reads a size such as 512M, 2G or 1048576 (bytes). A size that
+// does not fit in an int64 is an error: it would wrap, to 0 (no limit) or
+// below.
 func ParseSize(s string) (int64, error) {
 	mult := int64(1)
 	num := strings.TrimSpace(s)
+	suffix := ""
 	if num != "" {
-		switch strings.ToUpper(num[len(num)-1:]) {
+		switch suffix = strings.ToUpper(num[len(num)-1:]); suffix {
 		case "K":
 			mult = 1 << 10
 		case "M":
@@ -464,12 +550,15 @@ func ParseSize(s string) (int64, error) {
 			mult = 1 << 30
 		case "T":
 			mult = 1 << 40
+		default:
+			suffix = ""
 		}
-		if mult > 1 {
-			num = num[:len(num)-1]
-		}
+		num = num[:len(num)-len(suffix)]
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
+	if err == nil && n > math.MaxInt64/mult || errors.Is(err, strconv.ErrRange) && n > 0 {
+		return 0, fmt.Errorf("size %q is too large: at most %d%s (2^63-1 bytes)", s, math.MaxInt64/mult, suffix)
+	}
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("size %q: want a number of bytes, or one with K, M, G or T", s)
 	}
@@ -484,18 +573,13 @@ const DefaultPids = 8192
 // the machine's memory, so that a runaway build is stopped before the
 // host's own processes are squeezed out. Zero when it cannot tell.
 func DefaultMemory() int64 {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
+	// sysinfo(2)'s total is /proc/meminfo's MemTotal, without opening and
+	// parsing a file in every pkgbox process, which registers this as a
+	// flag's default (issue 12).
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
 		return 0
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb * 1024 / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
-		}
-	}
-	return 0
+	unit := max(int64(si.Unit), 1)
+	return int64(si.Totalram) * unit / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"pkgbox/build"
@@ -28,18 +26,6 @@ import (
 func TestMain(m *testing.M) {
 	sandbox.MaybeInit()
 	os.Exit(m.Run())
-}
-
-// copyTree copies testdata/packages/NAME into a fresh directory and returns
-// the copy's path; its parent is the build's default output directory.
-func copyTree(t *testing.T, name string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), name)
-	out, err := exec.Command("cp", "-a", filepath.Join("..", "testdata", "packages", name), dst).CombinedOutput()
-	if err != nil {
-		t.Fatalf("copy %s: %v: %s", name, err, out)
-	}
-	return dst
 }
 
 // treeHash hashes every path, mode, link target and content under dir.
@@ -87,19 +73,19 @@ func sharedStore(t *testing.T) *store.Store {
 func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Result, error, string) {
 	t.Helper()
 	s := sharedStore(t)
-	src := copyTree(t, name)
-	before := treeHash(t, src)
+	src := testenv.CopyPackage(t, name)
 	req := &build.Request{Store: s, Source: src, Root: testenv.RootName, Jobs: 2}
 	if mod != nil {
-		mod(req)
+		mod(req) // which may also change the copy, before it is hashed
 	}
+	before := treeHash(t, src)
 	sessionsBefore := sessionsOf(t, s)
 	res, err := build.Build(context.Background(), req)
 	if after := treeHash(t, src); after != before {
 		t.Errorf("the source tree of %s changed during the build", name)
 	}
-	for id := range sessionsOf(t, s) {
-		if !sessionsBefore[id] && !req.Keep {
+	if !req.Keep {
+		for _, id := range testenv.LeakedSessions(s.Dir, sessionsBefore) {
 			t.Errorf("session %s left behind", id)
 		}
 	}
@@ -109,33 +95,10 @@ func buildPkg(t *testing.T, name string, mod func(*build.Request)) (*build.Resul
 	return res, err, src
 }
 
-// sessionsOf lists the store's sessions that this test process made:
-// other processes (other engineers' tests) share the store. One without
-// session.json whose lock is held is being made or removed by another
-// process; a session this process left has its lock free.
 func sessionsOf(t *testing.T, s *store.Store) map[string]bool {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "sessions"))
 	m := map[string]bool{}
 	for _, e := range entries {
-		infoPath := filepath.Join(s.Dir, "sessions", e.Name(), "session.json")
-		data, err := os.ReadFile(infoPath)
-		if err != nil {
-			if f, lerr := os.Open(filepath.Join(s.Dir, "sessions", e.Name(), "lock")); lerr == nil {
-				busy := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil
-				f.Close()
-				if busy {
-					continue
-				}
-			}
-			m[e.Name()] = true
-			continue
-		}
-		var info struct {
-			Pid int `json:"pid"`
-		}
-		if json.Unmarshal(data, &info) == nil && info.Pid != os.Getpid() {
-			continue
-		}
 		m[e.Name()] = true
 	}
 	return m
@@ -288,7 +251,7 @@ func TestBuildConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, name := range []string{"hello-c", "hello-all"} {
-		src := copyTree(t, name)
+		src := testenv.CopyPackage(t, name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -333,5 +296,45 @@ func TestBuildKeep(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("gc --kept removed %v, not the kept session %s", removed, res.Session)
+	}
+}
+
+// TestBuildNoCheckAndDist: a package whose tests fail builds with
+// --nocheck only; --dist names the .changes' distribution, and
+// --debbuildopts reaches dpkg-buildpackage.
+func TestBuildNoCheckAndDist(t *testing.T) {
+	failTests := func(r *build.Request) {
+		mk := filepath.Join(r.Source, "Makefile")
+		data, err := os.ReadFile(mk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = []byte(strings.Replace(string(data), "test \"$$(./hello-c)\"", "false && test \"$$(./hello-c)\"", 1))
+		if err := os.WriteFile(mk, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err, _ := buildPkg(t, "hello-c", failTests)
+	var fe *build.FailedError
+	if !errors.As(err, &fe) || res.Failed != "build" {
+		t.Fatalf("a failing test suite: got %v, want the build to fail", err)
+	}
+	res, err, _ = buildPkg(t, "hello-c", func(r *build.Request) {
+		failTests(r)
+		r.NoCheck, r.Dist = true, "pkgbox-test-dist"
+		r.DebBuildOpts = []string{"--changes-option=-DUrgency=high"}
+	})
+	if err != nil {
+		t.Fatalf("with --nocheck: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	for _, a := range res.Artifacts {
+		if strings.HasSuffix(a.Path, ".changes") {
+			data, _ := os.ReadFile(a.Path)
+			for _, want := range []string{"\nDistribution: pkgbox-test-dist\n", "\nUrgency: high\n"} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("%s lacks %q:\n%s", a.Path, strings.TrimSpace(want), data)
+				}
+			}
+		}
 	}
 }

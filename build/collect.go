@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -133,11 +134,14 @@ func changesName(src *debian.Source, arch string, typ Type) string {
 // slash), a version without epoch, an architecture, and one of the
 // extensions dpkg-genchanges lists. Binary packages have names of their
 // own; source files, the .buildinfo and the .changes carry the source's.
-var artifactName = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)_([A-Za-z0-9][A-Za-z0-9.+~-]*?)(?:_([a-z0-9][a-z0-9-]*))?\.(deb|udeb|ddeb|dsc|buildinfo|changes|diff\.gz|tar\.(?:gz|xz|bz2|lzma|zst)(?:\.asc)?)$`)
+// It is compiled on first use, not when every pkgbox process starts.
+var artifactName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)_([A-Za-z0-9][A-Za-z0-9.+~-]*?)(?:_([a-z0-9][a-z0-9-]*))?\.(deb|udeb|ddeb|dsc|buildinfo|changes|diff\.gz|tar\.(?:gz|xz|bz2|lzma|zst)(?:\.asc)?)$`)
+})
 
 // checkArtifactName checks a name a build's .changes lists (of source src).
 func checkArtifactName(src, name string) error {
-	m := artifactName.FindStringSubmatch(name)
+	m := artifactName().FindStringSubmatch(name)
 	bad := func(why string) error {
 		return fmt.Errorf("it lists %q, which is not %s", name, why)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"pkgbox/sandbox"
 	"pkgbox/session"
@@ -16,15 +17,18 @@ import (
 )
 
 // packageArg is a source or binary package name with an optional version,
-// as apt-get source takes it: NAME or NAME=VERSION.
-var packageArg = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(=[0-9A-Za-z.+~:-]+)?$`)
+// as apt-get source takes it: NAME or NAME=VERSION. It is compiled on first
+// use, not when every pkgbox process starts.
+var packageArg = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(=[0-9A-Za-z.+~:-]+)?$`)
+})
 
 // SourceArg reads build's argument: a directory or .dsc file that exists
 // is the source; else an argument that reads as NAME[=VERSION] is a package
 // to fetch from the root's suite (so a path always wins over a package of
 // the same name); else it is a path, which Build reports as missing.
 func SourceArg(arg string) (source, pkg string) {
-	if _, err := os.Lstat(arg); err != nil && packageArg.MatchString(arg) {
+	if _, err := os.Lstat(arg); err != nil && packageArg().MatchString(arg) {
 		return "", arg
 	}
 	return arg, ""
@@ -45,7 +49,7 @@ type FetchError struct {
 func (e *FetchError) Error() string {
 	switch {
 	case e.NotFound:
-		return fmt.Sprintf("fetch source %q: %s has no source package of that name (or version)", e.Package, e.Suite)
+		return fmt.Sprintf("fetch source %q: there is no such file or directory, and %s has no source package of that name (or version)", e.Package, e.Suite)
 	case e.Unavailable:
 		return fmt.Sprintf("fetch source %q: the mirror of %s does not serve its files (404)", e.Package, e.Suite)
 	}
@@ -106,8 +110,8 @@ func Fetch(ctx context.Context, s *store.Store, root, pkg string) (string, error
 	defer sess.Close()
 	var out, log bytes.Buffer
 	res, err := sess.Run(ctx, &session.Command{
-		Args:     []string{"/bin/sh", "-c", fetchScript, "sh", pkg},
-		Network:  true,
+		Args:    []string{"/bin/sh", "-c", fetchScript, "sh", pkg},
+		Network: true,
 		Mounts: []sandbox.Mount{
 			{Type: sandbox.TypeBind, Source: cache.Files, Target: "/srv/pkgbox-src", Flags: sandbox.NoSuid | sandbox.NoDev},
 			{Type: sandbox.TypeBind, Source: cache.Lists, Target: "/var/lib/pkgbox-src-lists", Flags: sandbox.NoSuid | sandbox.NoDev},

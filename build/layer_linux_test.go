@@ -185,7 +185,7 @@ func TestLayerReuse(t *testing.T) {
 func TestLayerChangedBuildDepends(t *testing.T) {
 	lt := newLayerTest(t)
 	first, _ := lt.build("needs-deps")
-	src := copyTree(t, "needs-deps")
+	src := testenv.CopyPackage(t, "needs-deps")
 	control := filepath.Join(src, "debian", "control")
 	data, err := os.ReadFile(control)
 	if err != nil {
@@ -223,7 +223,7 @@ func TestLayerConcurrentFirstBuilds(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			s := sharedStore(t)
-			src := copyTree(t, "needs-deps")
+			src := testenv.CopyPackage(t, "needs-deps")
 			req := &build.Request{Store: s, Source: src, Root: testenv.RootName, Jobs: 1}
 			lt.salted(req)
 			res, err := build.Build(context.Background(), req)

@@ -74,9 +74,8 @@ func (b *builder) build(ctx context.Context) error {
 	if b.req.Network {
 		b.log.Printf("warning: the build runs with the network on (--network)")
 	}
-	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
 	return b.sandboxRun(ctx, &session.Command{
-		Args: args, User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
+		Args: b.buildArgs(), User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
 	})
 }
 

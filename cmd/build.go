@@ -33,6 +33,9 @@ type buildOptions struct {
 	overwrite     bool
 	jsonOut       bool
 	profiles      []string
+	nocheck       bool
+	debbuildopts  string
+	dist          string
 	extraPackages []string
 	pids          int
 	memory        string
@@ -50,11 +53,14 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVarP(&o.sourceOnly, "source-only", "S", false, "build the source package only (dpkg-buildpackage -S)")
 	f.BoolVar(&o.full, "full", false, "build the source package and every binary package (dpkg-buildpackage -F)")
 	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
-	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with `pkgbox shell --session ID`")
+	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with 'pkgbox shell --session ID'")
 	f.BoolVar(&o.noLayers, "no-layers", false, "install the build dependencies afresh, neither reusing nor keeping a layer of them")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
+	f.BoolVar(&o.nocheck, "nocheck", false, "skip the package's tests: DEB_BUILD_OPTIONS=nocheck and the nocheck build profile")
+	f.StringVar(&o.debbuildopts, "debbuildopts", "", "more options for dpkg-buildpackage, separated by spaces, such as '-v1.0-1 --no-pre-clean'")
+	f.StringVarP(&o.dist, "dist", "d", "", "the distribution the .changes names (default: the changelog's); a root of that name is the default root")
 	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
 	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
 	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
@@ -130,6 +136,12 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			if err := build.CheckDebBuildOpts(strings.Fields(o.debbuildopts)); err != nil {
+				return &usageError{err}
+			}
+			if o.dist != "" && store.ValidateName(o.dist) != nil {
+				return &usageError{fmt.Errorf("--dist %q: want a distribution name such as unstable or bookworm-backports", o.dist)}
+			}
 			limits, err := o.limits()
 			if err != nil {
 				return err
@@ -138,17 +150,24 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
-			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
 			src, pkg := build.SourceArg(src)
+			root, missing, err := build.ChooseRoot(s, src, o.root, o.dist)
+			if err != nil {
+				return err
+			}
+			if missing {
+				if err := ensureDefaultRoot(c.Context(), g, s, c.ErrOrStderr(), root); err != nil {
+					return err
+				}
+			}
+			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
 			req := &build.Request{
-				Store: s, Source: src, Package: pkg, Root: o.root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+				Store: s, Source: src, Package: pkg, Root: root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
+				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
 				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
-				EnsureRoot: func(ctx context.Context, name string) error {
-					return ensureDefaultRoot(ctx, g, s, c.ErrOrStderr(), name)
-				},
-				Progress: ui.event,
+				Progress:     ui.event,
 			}
 			if g.verbose && !o.jsonOut {
 				req.Verbose = c.ErrOrStderr()
@@ -164,16 +183,24 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			} else if res != nil {
 				printSummary(c.OutOrStdout(), c.ErrOrStderr(), res, err)
 			}
-			var fe *build.FailedError
-			if errors.As(err, &fe) {
-				fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s\n", err)
-				return &exitError{code: ExitBuildFailed}
-			}
-			return err
+			return buildError(c.ErrOrStderr(), err)
 		},
 	}
 	o.addFlags(c)
 	return c
+}
+
+// buildError turns a build's error into the command's: the package's own
+// failure is said here and is exit status 3; pkgbox's failures, a full
+// store among them, go to Main as errors (exit status 1, with a hint).
+func buildError(w io.Writer, err error) error {
+	var fe *build.FailedError
+	var ns *store.NoSpaceError
+	if errors.As(err, &fe) && !errors.As(err, &ns) {
+		fmt.Fprintf(w, "pkgbox: %s\n", err)
+		return &exitError{code: ExitBuildFailed}
+	}
+	return err
 }
 
 // printSummary tells what the build did: phases with their times, artifacts,
@@ -256,12 +283,17 @@ func (u *buildUI) done() { u.finishBar() }
 
 // ensureDefaultRoot makes the default root, named after the host's suite,
 // when a build on a fresh machine needs it, with create's progress display.
+// Another pkgbox making it already (a second first build) is waited for.
 func ensureDefaultRoot(ctx context.Context, g *globalOptions, s *store.Store, w io.Writer, name string) error {
 	plan, err := bootstrap.NewPlan(ctx, &bootstrap.Request{Suite: name}, bootstrap.DefaultHost())
 	if err != nil {
 		return fmt.Errorf("make the default root: %w", err)
 	}
 	fmt.Fprintf(w, "pkgbox: no root %q yet: making it first, as `pkgbox create %s` would\n", name, name)
-	_, err = createRoot(ctx, g, s, plan, false)
+	_, err = createRoot(ctx, g, s, plan, bootstrap.CreateOptions{Wait: true})
+	var exists *bootstrap.ExistsError
+	if errors.As(err, &exists) {
+		return nil // made meanwhile, by the pkgbox waited for
+	}
 	return err
 }

@@ -60,7 +60,7 @@ the removed-keys keyring.`,
 			if err != nil {
 				return err
 			}
-			r, err := createRoot(c.Context(), g, s, plan, o.fresh)
+			r, err := createRoot(c.Context(), g, s, plan, bootstrap.CreateOptions{Fresh: o.fresh})
 			if err != nil {
 				return err
 			}
@@ -72,9 +72,10 @@ the removed-keys keyring.`,
 	return c
 }
 
-// createRoot runs a create with its progress display on stderr.
-func createRoot(ctx context.Context, g *globalOptions, s *store.Store, plan *bootstrap.Plan, fresh bool) (*store.Root, error) {
+// createRoot runs a create as o says, with its progress display on stderr.
+func createRoot(ctx context.Context, g *globalOptions, s *store.Store, plan *bootstrap.Plan, o bootstrap.CreateOptions) (*store.Root, error) {
 	d := bootstrap.NewDisplay(os.Stderr, g.verbose)
 	defer d.Close()
-	return bootstrap.Create(ctx, s, plan, bootstrap.CreateOptions{Progress: d.Event, Log: d.Log(), Fresh: fresh})
+	o.Progress, o.Log = d.Event, d.Log()
+	return bootstrap.Create(ctx, s, plan, o)
 }

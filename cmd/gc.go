@@ -1,10 +1,14 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"pkgbox/bootstrap"
 	"pkgbox/build"
 	"pkgbox/sandbox"
 	"pkgbox/store"
@@ -15,10 +19,14 @@ func newGCCommand(g *globalOptions) *cobra.Command {
 	var maxLayers string
 	c := &cobra.Command{
 		Use:   "gc",
-		Short: "Remove leftovers of dead pkgbox processes, and old build-dependency layers",
+		Short: "Remove leftovers of dead pkgbox processes, old bootstrap images and build-dependency layers",
 		Long: `Remove session directories and half-made roots and layers whose owner is
 gone (nobody holds their lock), such as those of a pkgbox killed with SIGKILL.
 Sessions kept on purpose (build --keep) stay unless --kept is given.
+
+Also remove the cached bootstraps (images) that create would not reuse:
+those older than a week, and those of a suite, architecture and variant
+that no root has any more; gc says how much space that gave back.
 
 Build-dependency layers of roots that were removed, updated or made again
 are removed, then the least recently used ones until all take at most
@@ -40,14 +48,26 @@ are removed, then the least recently used ones until all take at most
 			for _, dir := range removed {
 				fmt.Fprintf(c.OutOrStdout(), "removed %s\n", dir)
 			}
-			if err == nil {
-				err = lerr
-			}
-			return err
+			images, ierr := bootstrap.ExpireImages(s, time.Now())
+			printExpired(c.OutOrStdout(), images)
+			return errors.Join(err, ierr, lerr)
 		},
 	}
 	c.Flags().BoolVar(&kept, "kept", false, "also remove sessions kept with --keep that nobody uses")
 	c.Flags().StringVar(&maxLayers, "max-layers-size", build.FormatSize(store.DefaultMaxLayersSize),
 		"most space the build-dependency layers may take together, such as 20G (0: no limit)")
 	return c
+}
+
+// printExpired says which bootstrap images gc removed, and how much space
+// that gave back.
+func printExpired(w io.Writer, images []bootstrap.ExpiredImage) {
+	var freed int64
+	for _, im := range images {
+		fmt.Fprintf(w, "removed bootstrap image %s (%s, %s)\n", im.Path, humanSize(im.Size), im.Reason)
+		freed += im.Size
+	}
+	if len(images) > 0 {
+		fmt.Fprintf(w, "bootstrap images: %d removed, %s freed\n", len(images), humanSize(freed))
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pkgbox/internal/testenv"
+	"pkgbox/session"
+	"pkgbox/store"
 )
 
 // pkgbox returns a command that runs this test binary as pkgbox (through a
@@ -151,10 +153,8 @@ func TestSIGTERMCleansUp(t *testing.T) {
 	if p := procsWith(tok); len(p) > 0 {
 		t.Errorf("processes left: %v", p)
 	}
-	for s := range sessions(t) {
-		if !before[s] {
-			t.Errorf("session %s left behind", s)
-		}
+	for _, s := range testenv.LeakedSessions(testenv.StoreDir(), before) {
+		t.Errorf("session %s left behind", s)
 	}
 }
 
@@ -258,5 +258,110 @@ func TestInteractiveShell(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		c.Process.Kill()
 		t.Fatal("pkgbox shell did not return after exit")
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a test reads while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Two first builds at once on a fresh store: the second waits for the
+// default root the first is making, then builds on it, instead of failing
+// because the root is being made by another pkgbox.
+func TestFirstBuildWaitsForDefaultRoot(t *testing.T) {
+	shared, sharedRoot := testenv.SharedRoot(t)
+	suite := session.HostSuite()
+	dir, err := os.MkdirTemp("/var/tmp", "pkgbox-first-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := store.RemoveTree(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The packages the build needs, from the shared cache.
+	if out, err := exec.Command("cp", "-al", filepath.Join(shared.Dir, "cache", "apt"), filepath.Join(dir, "cache")).CombinedOutput(); err != nil {
+		t.Fatalf("copy the cache: %v: %s", err, out)
+	}
+	// Not apt's lock files: another test's apt may hold the originals.
+	locks, _ := filepath.Glob(filepath.Join(dir, "cache", "apt", "*", "lock"))
+	for _, l := range locks {
+		if err := os.Remove(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first build, making the default root.
+	making, err := s.LockRoot(t.Context(), suite, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer making.Unlock()
+
+	src := filepath.Join(t.TempDir(), "hello-all")
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "testdata", "packages", "hello-all"), src).CombinedOutput(); err != nil {
+		t.Fatalf("copy hello-all: %v: %s", err, out)
+	}
+	second := pkgbox(t, "build", src)
+	second.Env = append(second.Env, "PKGBOX_STORE="+dir)
+	var out syncBuffer
+	second.Stdout, second.Stderr = &out, &out
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	waitFor(t, "the second build says it waits", 30*time.Second, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the second build ended while the root was being made: %v\n%s", err, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), fmt.Sprintf("root %q is being made by another pkgbox: waiting for it", suite))
+	})
+
+	// The first build's create succeeds: the root appears (the shared
+	// one, linked), and its lock is released.
+	meta, err := shared.Root(testenv.RootName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta.Name = suite
+	if err := os.Symlink(sharedRoot, s.RootPath(suite)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRoot(meta); err != nil {
+		t.Fatal(err)
+	}
+	making.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the second build: %v\n%s", err, out.String())
+		}
+	case <-time.After(5 * time.Minute):
+		second.Process.Kill()
+		t.Fatalf("the second build did not end:\n%s", out.String())
+	}
+	if want := fmt.Sprintf("hello-all 1.0 on %s", suite); !strings.Contains(out.String(), want) {
+		t.Errorf("the second build says:\n%s\nwant %q", out.String(), want)
 	}
 }

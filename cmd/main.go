@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"pkgbox/bootstrap"
+	"pkgbox/sandbox"
 	"pkgbox/store"
 )
 
@@ -61,7 +63,7 @@ func report(w io.Writer, err error, interrupted bool) int {
 		return ee.code
 	}
 	fmt.Fprintf(w, "pkgbox: %s\n", strings.TrimSpace(err.Error()))
-	if h := hintFor(err); h != "" {
+	if h := withDoctor(hintFor(err), err); h != "" {
 		fmt.Fprintf(w, "hint: %s\n", h)
 	}
 	var ue *usageError
@@ -91,6 +93,47 @@ func hintFor(err error) string {
 		return "the file system holding the store is full: free space or point --store elsewhere"
 	}
 	return ""
+}
+
+// doctorAdvice ends the hint of an error that says pkgbox cannot work on
+// this machine as it is: `pkgbox doctor` checks everything else a first use
+// needs, so that the user does not mend one thing at a time.
+const doctorAdvice = "run `pkgbox doctor`"
+
+// withDoctor adds doctorAdvice to hint h when err is such a "cannot" error:
+// not root, a store of root's, no debootstrap, keyring or pasta, no cgroup.
+// The hint stays one line.
+func withDoctor(h string, err error) string {
+	if !cannot(err) {
+		return h
+	}
+	if h == "" {
+		return doctorAdvice
+	}
+	return h + "; to check what else this machine needs, " + doctorAdvice
+}
+
+// cannot tells the errors that doctor has a check for.
+func cannot(err error) bool {
+	var (
+		needRoot *sandbox.NeedRootError
+		pasta    *sandbox.PastaMissingError
+		cgroup   *sandbox.CgroupError
+		noDeboot *bootstrap.NoDebootstrapError
+		keyring  *bootstrap.KeyringError
+		owner    *store.OwnerError
+	)
+	switch {
+	case errors.As(err, &needRoot), errors.As(err, &pasta), errors.As(err, &cgroup),
+		errors.As(err, &noDeboot):
+		return true
+	case errors.As(err, &keyring):
+		// The machine's keyring, not a --keyring the user mistyped.
+		return keyring.Path == bootstrap.RemovedKeysKeyring
+	case errors.As(err, &owner):
+		return owner.UID == 0 && os.Geteuid() != 0
+	}
+	return errors.Is(err, unix.EPERM) && os.Geteuid() != 0
 }
 
 // isCobraUsage recognises Cobra's own argument errors, which are plain errors.

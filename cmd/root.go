@@ -62,6 +62,7 @@ with nothing left behind afterwards.`,
 		newShellCommand(g),
 		newGCCommand(g),
 		newProfilesCommand(g),
+		newDoctorCommand(g),
 	)
 	return root
 }

@@ -29,7 +29,7 @@ type sandboxOptions struct {
 
 func (o *sandboxOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVarP(&o.profile, "profile", "p", "default", "profile whose fstab the sandbox mounts (see `pkgbox profiles`)")
+	f.StringVarP(&o.profile, "profile", "p", "default", "profile whose fstab the sandbox mounts (see 'pkgbox profiles')")
 	f.StringVarP(&o.fstab, "fstab", "f", "", "fstab file to mount instead of a profile (jchroot's flag)")
 	f.BoolVar(&o.write, "write", false, "work on the root itself, keeping changes (holds the root's exclusive lock)")
 	f.BoolVar(&o.network, "network", false, "network through pasta, in the sandbox's own namespace (default: only lo)")

@@ -43,6 +43,6 @@ Changes are thrown away unless --write.`,
 		},
 	}
 	o.addFlags(c)
-	c.Flags().StringVar(&o.session, "session", "", "enter a session kept by `pkgbox build --keep` instead of a new one")
+	c.Flags().StringVar(&o.session, "session", "", "enter a session kept by 'pkgbox build --keep' instead of a new one")
 	return c
 }

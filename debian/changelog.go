@@ -55,7 +55,7 @@ func parseChangelog(file string, data []byte) (top *changelogTop, err error) {
 		return nil, explainChangelog(file, lines, h, err)
 	}
 	top = &changelogTop{Source: e.Source, Version: e.Version, Distribution: e.Target, Line: h + 1}
-	if !packageName.MatchString(e.Source) {
+	if !packageName().MatchString(e.Source) {
 		return nil, errAt(file, h+1, "invalid source package name %q", e.Source)
 	}
 	// The version as written: the parsed one has lost a trailing "-".

@@ -5,19 +5,26 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"pault.ag/go/debian/dependency"
 	"pault.ag/go/debian/version"
 )
 
+// The patterns are compiled on first use, not at package initialisation,
+// which every pkgbox process pays, the sandbox's init included (issue 12).
 var (
 	// Debian Policy 5.6.1 (Source) and 5.6.7 (Package).
-	packageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	packageName = lazyRegexp(`^[a-z0-9][a-z0-9+.-]+$`)
 	// Architecture names and wildcards (amd64, linux-any, any-i386, musl-linux-any).
-	archName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	archName = lazyRegexp(`^[a-z0-9][a-z0-9-]*$`)
 	// Build profile names, BuildProfileSpec: lowercase alphanumerics, '-', '.' and '+'.
-	profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
+	profileName = lazyRegexp(`^[a-z0-9][a-z0-9.+-]*$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // depFields are the source fields holding build relations, in the order the
 // fields of Source are declared.
@@ -69,12 +76,12 @@ func checkPossibility(p dependency.Possibility) error {
 	if p.Substvar {
 		return fmt.Errorf("substitution variable %q is not allowed here", "${"+p.Name+"}")
 	}
-	if !packageName.MatchString(p.Name) {
+	if !packageName().MatchString(p.Name) {
 		return fmt.Errorf("invalid package name %q", p.Name)
 	}
 	if p.Arch != nil {
 		q := p.Arch.String()
-		if !archName.MatchString(q) {
+		if !archName().MatchString(q) {
 			return fmt.Errorf("invalid architecture qualifier %q on %q", q, p.Name)
 		}
 		// The library prints "linux-any" as "any": a wildcard other than
@@ -95,7 +102,7 @@ func checkPossibility(p dependency.Possibility) error {
 	}
 	if p.Architectures != nil {
 		for _, a := range p.Architectures.Architectures {
-			if s := a.String(); !archName.MatchString(s) {
+			if s := a.String(); !archName().MatchString(s) {
 				return fmt.Errorf("invalid architecture %q in restriction on %q", s, p.Name)
 			}
 		}
@@ -105,7 +112,7 @@ func checkPossibility(p dependency.Possibility) error {
 			return fmt.Errorf("empty build profile restriction on %q", p.Name)
 		}
 		for _, st := range set.Stages {
-			if !profileName.MatchString(st.Name) {
+			if !profileName().MatchString(st.Name) {
 				return fmt.Errorf("invalid build profile %q on %q", st.Name, p.Name)
 			}
 		}
@@ -158,7 +165,7 @@ func (s *Source) BuildDeps(arch string, profiles []string, archDep, indep bool) 
 		if p == "" {
 			continue
 		}
-		if !profileName.MatchString(p) {
+		if !profileName().MatchString(p) {
 			return "", "", fmt.Errorf("invalid build profile %q", p)
 		}
 		active[p] = true
@@ -205,7 +212,7 @@ func (s *Source) BuildDeps(arch string, profiles []string, archDep, indep bool) 
 // architecture, not a wildcard, not "all" (the library's ParseArch accepts
 // even "" and compares two wildcards as never equal).
 func hostArch(arch string) (*dependency.Arch, error) {
-	if !archName.MatchString(arch) || arch == "all" {
+	if !archName().MatchString(arch) || arch == "all" {
 		return nil, fmt.Errorf("invalid build architecture %q", arch)
 	}
 	a, err := dependency.ParseArch(arch)

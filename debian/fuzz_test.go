@@ -47,7 +47,7 @@ func FuzzReadControl(f *testing.F) {
 			}
 			return
 		}
-		if !packageName.MatchString(s.Name) {
+		if !packageName().MatchString(s.Name) {
 			t.Fatalf("accepted source name %q", s.Name)
 		}
 		for _, profiles := range [][]string{nil, {"nocheck", "stage1", "cross"}} {
@@ -86,7 +86,7 @@ func FuzzReadChangelog(f *testing.F) {
 		if !safe.MatchString(s.VersionNoEpoch()) || !safe.MatchString(s.UpstreamVersion()) {
 			t.Fatalf("accepted version %q", top.Version)
 		}
-		if !packageName.MatchString(top.Source) || top.Distribution == "" {
+		if !packageName().MatchString(top.Source) || top.Distribution == "" {
 			t.Fatalf("accepted %q %q", top.Source, top.Distribution)
 		}
 	})

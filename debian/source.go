@@ -158,7 +158,7 @@ func sourceFields(doc *document, p *paragraph) (*Source, error) {
 	if !ok {
 		return nil, errAt(doc.file, p.line, "no Source field in the first paragraph")
 	}
-	if !packageName.MatchString(f.value) {
+	if !packageName().MatchString(f.value) {
 		return nil, errAt(doc.file, f.line, "invalid Source %q", f.value)
 	}
 	s := &Source{Name: f.value}
@@ -191,7 +191,7 @@ func addArchitectures(list []string, value string) ([]string, error) {
 		return nil, errors.New("empty")
 	}
 	for _, a := range words {
-		if !archName.MatchString(a) {
+		if !archName().MatchString(a) {
 			return nil, fmt.Errorf("invalid architecture %q", a)
 		}
 		if !contains(list, a) {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,13 +87,42 @@ var SystemDir = "/etc/pkgbox/profiles"
 
 // Dirs returns the directories Find searches for NAME.fstab, in order: the
 // user's ($XDG_CONFIG_HOME/pkgbox/profiles, XDG_CONFIG_HOME defaulting to
-// $HOME/.config; left out when neither is set), then SystemDir.
+// ~/.config; left out when neither it nor a home is known), then SystemDir.
+// Under sudo, ~ is the home of SUDO_USER, the user who ran sudo: sudo sets
+// HOME to root's, where that user's profiles are not.
 func Dirs() []string {
 	var dirs []string
-	if c, err := os.UserConfigDir(); err == nil {
+	if c := userConfigDir(); c != "" {
 		dirs = append(dirs, filepath.Join(c, "pkgbox", "profiles"))
 	}
 	return append(dirs, SystemDir)
+}
+
+// userConfigDir is the invoking user's configuration directory, or "".
+func userConfigDir() string {
+	if c := os.Getenv("XDG_CONFIG_HOME"); c != "" {
+		return c
+	}
+	if u := os.Getenv("SUDO_USER"); u != "" && u != "root" {
+		if home, err := lookupHome(u); err == nil && home != "" {
+			return filepath.Join(home, ".config")
+		}
+	}
+	c, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return c
+}
+
+// lookupHome finds a user's home directory (in /etc/passwd, or through
+// NSS); a variable so that tests do not depend on the machine's users.
+var lookupHome = func(name string) (string, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return "", err
+	}
+	return u.HomeDir, nil
 }
 
 // builtinPrefix starts the Path of a built-in profile, in place of a file name.

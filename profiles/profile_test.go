@@ -173,6 +173,7 @@ func TestFindBadName(t *testing.T) {
 }
 
 func TestDirs(t *testing.T) {
+	t.Setenv("SUDO_USER", "")
 	t.Setenv("XDG_CONFIG_HOME", "")
 	t.Setenv("HOME", "/home/u")
 	if got, want := Dirs(), []string{"/home/u/.config/pkgbox/profiles", SystemDir}; !reflect.DeepEqual(got, want) {
@@ -193,5 +194,62 @@ func TestLoadFileMissing(t *testing.T) {
 	_, err := LoadFile("/nonexistent/x.fstab")
 	if !errors.Is(err, os.ErrNotExist) || err.Error() != "load profile: open /nonexistent/x.fstab: no such file or directory" {
 		t.Errorf("LoadFile = %v", err)
+	}
+}
+
+// fakeHomes makes lookupHome answer from homes, so that no test depends on
+// a real user of the machine.
+func fakeHomes(t *testing.T, homes map[string]string) {
+	t.Helper()
+	old := lookupHome
+	lookupHome = func(name string) (string, error) {
+		if h, ok := homes[name]; ok {
+			return h, nil
+		}
+		return "", errors.New("user: unknown user " + name)
+	}
+	t.Cleanup(func() { lookupHome = old })
+}
+
+// Under sudo, HOME is root's: the user's profiles are in SUDO_USER's home.
+func TestDirsUnderSudo(t *testing.T) {
+	home := t.TempDir()
+	rootHome := t.TempDir()
+	fakeHomes(t, map[string]string{"alice": home, "root": rootHome})
+	old := SystemDir
+	SystemDir = t.TempDir()
+	t.Cleanup(func() { SystemDir = old })
+	t.Setenv("HOME", rootHome)
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("SUDO_USER", "alice")
+
+	mine := filepath.Join(home, ".config", "pkgbox", "profiles")
+	if got, want := Dirs(), []string{mine, SystemDir}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Dirs() under sudo = %q, want %q", got, want)
+	}
+	if err := os.MkdirAll(mine, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(mine, "alices.fstab"), "/srv /srv none bind,ro\n")
+	p, err := Find("alices")
+	if err != nil || p.Path != filepath.Join(mine, "alices.fstab") {
+		t.Fatalf("Find(alices) under sudo = %+v, %v", p, err)
+	}
+
+	for _, tt := range []struct {
+		name, sudoUser, xdg, want string
+	}{
+		// XDG_CONFIG_HOME passed through sudo (sudo -E, or a script) says it all.
+		{"XDG_CONFIG_HOME wins", "alice", "/cfg", "/cfg/pkgbox/profiles"},
+		// sudo -s from root, or sudo by root: root's own.
+		{"root", "root", "", filepath.Join(rootHome, ".config", "pkgbox", "profiles")},
+		// A user the lookup does not know: HOME, as without sudo.
+		{"unknown user", "ghost", "", filepath.Join(rootHome, ".config", "pkgbox", "profiles")},
+	} {
+		t.Setenv("SUDO_USER", tt.sudoUser)
+		t.Setenv("XDG_CONFIG_HOME", tt.xdg)
+		if got := Dirs(); len(got) != 2 || got[0] != tt.want {
+			t.Errorf("%s: Dirs() = %q, want %q first", tt.name, got, tt.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package reliability_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +95,17 @@ func TestFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 		src := badPackage(t, "fillsdisk", "\tdd if=/dev/zero of=big bs=1M count=100000\n", nil)
-		buildBad(t, dir, src, fmt.Sprintf("no space left in the store %s", dir))
+		// A full store is pkgbox's failure, not the package's: exit
+		// status 1, not 3, with the store named and what to do.
+		out, err := pkgbox(dir, "build", src, "--root", "test").CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("build in a full store: %v, want exit status 1\n%s", err, out)
+		}
+		for _, want := range []string{"pkgbox: build failed: no space left in the store " + dir, "hint: free space"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("build in a full store says:\n%s\nwant %q in it", out, want)
+			}
+		}
 		checkClean(t, dir, "build in a full store")
 		// The space is the session's, gone with it: the next build works.
 		hello := copyPackage(t, filepath.Join("..", "testdata", "packages"), "hello-all")

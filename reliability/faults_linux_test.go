@@ -47,9 +47,10 @@ func faultStore(t *testing.T) string {
 			t.Fatalf("%v: %v: %s", c, err, out)
 		}
 	}
-	// apt's lock file must not be shared with the shared store: under
-	// another store's lock, apt in here would hold it against the builds
-	// of the other tests running meanwhile.
+	// Not apt's lock files, though: a hard link is the same file, and apt
+	// running in the shared store (another test's build) would hold this
+	// store's lock too ("Could not get lock /var/cache/apt/archives/lock.
+	// It is held by process 0").
 	locks, _ := filepath.Glob(filepath.Join(dir, "cache", "apt", "*", "lock"))
 	for _, l := range locks {
 		if err := os.Remove(l); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,8 +20,8 @@ const cgroupPrefix = "pkgbox-"
 
 // cgroup is the control group a sandbox with Limits runs in: one directory
 // per controller on cgroup v1 (pids, memory), one on the unified v2
-// hierarchy. The init is moved in before it reads its configuration, so
-// everything it ever starts is inside.
+// hierarchy. The init is born inside (see startIn and open), so everything
+// it ever starts is inside too.
 type cgroup struct {
 	pids, memory string // directories; "" when that limit is not set
 	v2           bool
@@ -193,12 +194,72 @@ func writeCgroup(dir, file, value string) error {
 	return os.WriteFile(filepath.Join(dir, file), []byte(value), 0)
 }
 
-// add moves pid (the init, before it starts anything) into the cgroup.
-func (c *cgroup) add(pid int) error {
-	for _, dir := range c.dirs() {
-		if err := writeCgroup(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-			return fmt.Errorf("move the sandbox into cgroup %s: %w", dir, err)
+// open returns a descriptor of the cgroup's directory on the unified
+// hierarchy, for clone3's CLONE_INTO_CGROUP (SysProcAttr.UseCgroupFD):
+// the init is then born in the cgroup and never migrated.
+func (c *cgroup) open() (*os.File, error) {
+	f, err := os.OpenFile(c.pids, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &CgroupError{Limit: "cgroup", Err: err}
+	}
+	return f, nil
+}
+
+// cgroupJoin is a v1 cgroup directory for startIn; an optional one is
+// skipped when it cannot be joined.
+type cgroupJoin struct {
+	dir      string
+	optional bool
+}
+
+// startIn starts cmd with its process born inside the v1 cgroups of
+// joins: the calling thread moves itself into each ("0" into its tasks
+// file), forks, and moves itself back out (into the parent directory,
+// where pkgbox is). Writing another process's pid into cgroup.procs takes
+// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+// period (~10 ms measured here) and would add to every entry; a thread
+// that moves itself by writing "0" needs no stable thread group, and
+// recent kernels skip that lock for it (measured: 10-100 µs). On a kernel
+// that does not, this costs what moving the process did.
+//
+// The calling goroutine must be locked to its thread and must never
+// unlock it: should leaving fail, the thread is still inside, and it
+// must die with the goroutine rather than serve other goroutines. A
+// failure to leave after the start kills and reaps the child.
+func startIn(cmd *exec.Cmd, joins []cgroupJoin) error {
+	var joined []string
+	leave := func() error {
+		var errs []error
+		for _, dir := range joined {
+			if err := writeCgroup(filepath.Dir(dir), "tasks", "0"); err != nil {
+				errs = append(errs, fmt.Errorf("leave cgroup %s: %w", dir, err))
+			}
 		}
+		joined = nil
+		return errors.Join(errs...)
+	}
+	for _, j := range joins {
+		if err := writeCgroup(j.dir, "tasks", "0"); err != nil {
+			if j.optional {
+				continue
+			}
+			if lerr := leave(); lerr != nil {
+				err = errors.Join(err, lerr)
+			}
+			return fmt.Errorf("move the sandbox into cgroup %s: %w", j.dir, err)
+		}
+		joined = append(joined, j.dir)
+	}
+	if err := cmd.Start(); err != nil {
+		if lerr := leave(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		return err
+	}
+	if err := leave(); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
 	}
 	return nil
 }

@@ -51,9 +51,11 @@ func newDeviceCgroup(name string) (_ *deviceCgroup, retErr error) {
 	return d, nil
 }
 
-// add moves pid, the init before it reads its configuration, into the cgroup.
-func (d *deviceCgroup) add(pid int) error {
-	return (&cgroup{pids: d.dir}).add(pid)
+// join is the cgroup for startIn. It is optional, as the cgroup itself
+// is: a confined payload outside it still has no CAP_MKNOD, and every
+// mount but /dev is nodev.
+func (d *deviceCgroup) join() cgroupJoin {
+	return cgroupJoin{dir: d.dir, optional: true}
 }
 
 // remove deletes the cgroup once the sandbox is gone.

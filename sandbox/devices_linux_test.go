@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -30,12 +31,14 @@ func TestDeviceCgroup(t *testing.T) {
 	stdin, _ := c.StdinPipe()
 	var out strings.Builder
 	c.Stdout, c.Stderr = &out, &out
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.add(c.Process.Pid); err != nil {
-		c.Process.Kill()
-		c.Wait()
+	// Born inside, as Run starts the init; the goroutine ends locked, so
+	// its thread goes with it.
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		errc <- startIn(c, []cgroupJoin{{dir: d.dir}})
+	}()
+	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
 	stdin.Write([]byte("go\n"))

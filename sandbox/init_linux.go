@@ -25,6 +25,14 @@ func initMain() {
 		os.Exit(1)
 	}
 
+	// The two pipes the init waits on are read through Go's poller, which
+	// os.NewFile uses for a non-blocking descriptor: a blocked read then
+	// parks a goroutine instead of holding a thread, which the runtime
+	// would replace by starting another one (issue 12). Only the init
+	// reads these ends; pkgbox closed its copies when the init started.
+	for _, fd := range []int{fdLife, fdConfig} {
+		_ = unix.SetNonblock(fd, true)
+	}
 	// If pkgbox dies, the last copy of the life pipe's write end closes and
 	// this read returns: the init then exits, and the kernel kills the rest
 	// of the namespace with it.
@@ -99,8 +107,10 @@ func initMain() {
 	// The bounding set is per thread, and the payload inherits the one of
 	// the thread that forks it: drop and start on one locked thread.
 	runtime.LockOSThread()
-	// EOF after the configuration: pkgbox has put this process in its
-	// device cgroup (see Run), so the payload is born inside it.
+	// EOF after the configuration: pkgbox closes its end once pasta has
+	// linked the network (see Run), so the payload starts on a network
+	// that works. (The cgroups need no wait: this process was born in
+	// them.)
 	_, _ = io.Copy(io.Discard, config)
 	if !spec.Privileged {
 		if err := confine(cmd); err != nil {
@@ -238,8 +248,13 @@ func isExecutable(p string) error {
 	return nil
 }
 
-// closeOnExecFrom marks every open descriptor from min on close-on-exec.
+// closeOnExecFrom marks every open descriptor from min on close-on-exec:
+// with one close_range(2) call where the kernel has CLOSE_RANGE_CLOEXEC
+// (Linux 5.11), else one by one from the list in /proc/self/fd.
 func closeOnExecFrom(min int) error {
+	if unix.CloseRange(uint(min), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return fmt.Errorf("list open files: %w", err)

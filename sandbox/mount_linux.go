@@ -345,12 +345,36 @@ func inRoot(root *os.File, unsafePath string) (string, error) {
 	return "/" + rel, nil
 }
 
+// openInRoot opens rel inside root with openat2(2)'s RESOLVE_IN_ROOT, the
+// kernel's own containment, which pathrs-lite uses too; pathrs-lite then
+// also asks a private procfs instance it mounts for the file's name, which
+// a mount target does not need and which cost the init ~0.3 ms (issue 12).
+// It is the fast path for a target that exists; anything else (no
+// openat2, ENOENT, a file where a directory should be) goes to pathrs-lite,
+// which makes what is missing and says what is wrong.
+func openInRoot(root *os.File, rel string, dir bool) (*os.File, bool) {
+	flags := uint64(unix.O_PATH | unix.O_CLOEXEC)
+	if dir {
+		flags |= unix.O_DIRECTORY
+	}
+	fd, err := unix.Openat2(int(root.Fd()), rel, &unix.OpenHow{
+		Flags: flags, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil, false
+	}
+	return os.NewFile(uintptr(fd), rel), true
+}
+
 // dirInRoot returns a handle to the directory at unsafePath inside root,
 // creating it and its parents (inside root) if needed.
 func dirInRoot(root *os.File, unsafePath string) (*os.File, error) {
 	rel, err := inRoot(root, unsafePath)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := openInRoot(root, rel, true); ok {
+		return f, nil
 	}
 	return pathrs.MkdirAllHandle(root, rel, 0o755)
 }
@@ -361,6 +385,9 @@ func fileInRoot(root *os.File, unsafePath string) (*os.File, error) {
 	rel, err := inRoot(root, unsafePath)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := openInRoot(root, rel, false); ok {
+		return f, nil
 	}
 	if f, err := pathrs.OpenatInRoot(root, rel); err == nil {
 		return f, nil

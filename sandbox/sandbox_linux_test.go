@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -228,8 +229,12 @@ func TestEphemeralAndWrite(t *testing.T) {
 		t.Errorf("second run on the session: exit %d, output %q", res.ExitCode, out)
 	}
 
+	// Write mode changes the root itself: a root of the test's own, a
+	// hard-linked copy of the shared one, never the shared root, where a
+	// run killed before its clean-up would leave the file for good.
+	shared := spec.Root
+	spec.Root = ownRoot(t, shared)
 	marker := filepath.Join(spec.Root, "root", "write-"+tok)
-	t.Cleanup(func() { os.Remove(marker) })
 	spec.Overlay = nil
 	spec.Args = []string{"/bin/sh", "-c", "echo kept > /root/write-" + tok}
 	if out, res := run(t, spec); res.ExitCode != 0 {
@@ -238,6 +243,30 @@ func TestEphemeralAndWrite(t *testing.T) {
 	if data, err := os.ReadFile(marker); err != nil || string(data) != "kept\n" {
 		t.Errorf("a --write write did not persist: %q, %v", data, err)
 	}
+	if _, err := os.Lstat(filepath.Join(shared, "root", "write-"+tok)); err == nil {
+		t.Errorf("the write reached the shared root %s", shared)
+	}
+}
+
+// ownRoot makes a hard-linked copy of root for a test that writes into a
+// root: new files land in the copy's own directories, and the originals'
+// files are only ever read. It is removed when the test ends.
+func ownRoot(t *testing.T, root string) string {
+	t.Helper()
+	// Beside the store (STORE/roots/NAME), on its file system.
+	dir, err := os.MkdirTemp(filepath.Dir(filepath.Dir(filepath.Dir(root))), "pkgbox-own-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := store.RemoveTree(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	if out, err := exec.Command("cp", "-al", root, filepath.Join(dir, "root")).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v: %s", root, err, out)
+	}
+	return filepath.Join(dir, "root")
 }
 
 func TestExitStatus(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 // it, and returns the tree.
 func outNonNative(t *testing.T) string {
 	t.Helper()
-	src := outCopyTree(t, "hello-c")
+	src := testenv.CopyPackage(t, "hello-c")
 	changelog := filepath.Join(src, "debian", "changelog")
 	data, err := os.ReadFile(changelog)
 	if err != nil {

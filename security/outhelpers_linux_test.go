@@ -13,18 +13,6 @@ import (
 // (issue 11, findings 4, 5, 6 and 8). Their names start with "out" so that
 // they cannot clash with the helpers of the package's other files.
 
-// outCopyTree copies testdata/packages/NAME into a fresh directory and
-// returns the copy's path.
-func outCopyTree(t *testing.T, name string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), name)
-	out, err := exec.Command("cp", "-a", filepath.Join("..", "testdata", "packages", name), dst).CombinedOutput()
-	if err != nil {
-		t.Fatalf("copy %s: %v: %s", name, err, out)
-	}
-	return dst
-}
-
 // outRootFile makes a file only root can read, in a directory only root
 // can enter: what a user of `sudo pkgbox` must never get at.
 func outRootFile(t *testing.T, content string) string {

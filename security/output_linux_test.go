@@ -22,7 +22,7 @@ func TestBuildLogSymlink(t *testing.T) {
 	testenv.Require(t, testenv.Root)
 	t.Setenv("SUDO_UID", "65534")
 	t.Setenv("SUDO_GID", "65534")
-	src := outCopyTree(t, "hello-c")
+	src := testenv.CopyPackage(t, "hello-c")
 	const content = "root's own file\n"
 	victim := outRootFile(t, content)
 	logPath := filepath.Join(filepath.Dir(src), "hello-c_1.0_"+bootstrap.HostArch()+".build")
@@ -59,7 +59,7 @@ func TestBuildHostileArtifacts(t *testing.T) {
 	t.Setenv("SUDO_GID", "65534")
 	t.Run("left in /build", func(t *testing.T) {
 		out := t.TempDir()
-		res, err := build.Build(context.Background(), &build.Request{Store: s, Source: outCopyTree(t, "evil-changes"), Root: testenv.RootName, Out: out, Jobs: 2})
+		res, err := build.Build(context.Background(), &build.Request{Store: s, Source: testenv.CopyPackage(t, "evil-changes"), Root: testenv.RootName, Out: out, Jobs: 2})
 		if err != nil {
 			if res != nil {
 				t.Log(strings.Join(res.Tail, "\n"))
@@ -76,7 +76,7 @@ func TestBuildHostileArtifacts(t *testing.T) {
 	t.Run("listed in the real .changes", func(t *testing.T) {
 		t.Setenv("DEB_BUILD_OPTIONS", "pkgbox-evil-distaddfile")
 		out := t.TempDir()
-		res, err := build.Build(context.Background(), &build.Request{Store: s, Source: outCopyTree(t, "evil-changes"), Root: testenv.RootName, Out: out, Jobs: 2})
+		res, err := build.Build(context.Background(), &build.Request{Store: s, Source: testenv.CopyPackage(t, "evil-changes"), Root: testenv.RootName, Out: out, Jobs: 2})
 		if err == nil || !strings.Contains(err.Error(), `it lists ".bash_profile", which is not a Debian package file name`) {
 			t.Fatalf("got %v, want a refusal of .bash_profile", err)
 		}

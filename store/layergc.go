@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // DefaultMaxLayersSize is how much space the layers may take together
@@ -29,7 +30,7 @@ func (s *Store) GCLayers(maxSize int64) ([]string, error) {
 			continue
 		}
 		dir := filepath.Join(s.Dir, "layers", "tmp", e.Name())
-		if ok, err := removeIfUnlocked(dir, dir+".lock"); err != nil {
+		if ok, err := removeIfUnlocked(dir, dir+".lock", RemoveTree, time.Minute); err != nil {
 			errs = append(errs, err)
 		} else if ok {
 			removed = append(removed, dir)

@@ -22,12 +22,8 @@ func RemoveTree(path string) error {
 	if err != nil {
 		return err
 	}
-	mounts, err := MountsUnder(abs)
-	if err != nil {
+	if err := checkUnmounted(abs); err != nil {
 		return err
-	}
-	if len(mounts) > 0 {
-		return fmt.Errorf("refusing to delete %s: %s is mounted there; unmount it first", abs, mounts[0])
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(abs, &st); err != nil {
@@ -39,6 +35,20 @@ func RemoveTree(path string) error {
 	return removeTree(abs, st.Dev)
 }
 
+// checkUnmounted fails when anything is mounted at or below abs.
+func checkUnmounted(abs string) error {
+	mounts, err := MountsUnder(abs)
+	if err != nil {
+		return err
+	}
+	if len(mounts) > 0 {
+		return fmt.Errorf("refusing to delete %s: %s is mounted there; unmount it first", abs, mounts[0])
+	}
+	return nil
+}
+
+// removeTree deletes path and what is below it, never leaving the file
+// system dev; the caller has checked that nothing is mounted there.
 func removeTree(path string, dev uint64) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,7 +44,12 @@ type sessionInfo struct {
 }
 
 // NewSession makes a session directory for a session on rootPath and locks
-// it. label names the session (usually the root's name).
+// it. label names the session (usually the root's name). The directory is
+// made in tmp/ (see TempDir) and renamed into sessions/ only once its own
+// lock is held: a session directory never exists without its lock file, so
+// GC can tell a dead one at once, and never takes a lock its owner is about
+// to take. A pkgbox killed before the rename leaves a temporary directory,
+// which GC removes too.
 func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -53,32 +59,38 @@ func (s *Store) NewSession(label, rootPath string) (_ *Session, retErr error) {
 	if ValidateName(label) != nil {
 		id = "session-" + hex.EncodeToString(b[:])
 	}
-	dir := filepath.Join(s.Dir, "sessions", id)
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	tmp, err := s.TempDir("session-" + id)
+	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	defer func() {
-		if retErr != nil {
-			_ = RemoveTree(dir)
-		}
-	}()
-	lock, err := lockFile(context.Background(), filepath.Join(dir, "lock"), true, false)
+	// After the rename, this removes only the temporary lock file.
+	defer tmp.Remove()
+	lock, err := lockFile(context.Background(), filepath.Join(tmp.Path, "lock"), true, false)
 	if err != nil {
 		return nil, fmt.Errorf("lock session %s: %w", id, err)
 	}
-	sess := &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"),
-		Work: filepath.Join(dir, "work"), Merged: filepath.Join(dir, "merged"), RootPath: rootPath, lock: lock}
-	for _, d := range []string{sess.Upper, sess.Work, sess.Merged} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	defer func() {
+		if retErr != nil {
 			lock.Unlock()
+		}
+	}()
+	// The overlay is mounted on the session directory itself, inside the
+	// sandbox only: no merged/ to make and remove (each rmdir costs here).
+	for _, d := range []string{"upper", "work"} {
+		if err := os.Mkdir(filepath.Join(tmp.Path, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
 	}
-	if err := sess.writeInfo(); err != nil {
-		lock.Unlock()
+	info, _ := json.Marshal(sessionInfo{Root: rootPath, Pid: os.Getpid(), Created: time.Now().UTC()})
+	if err := os.WriteFile(filepath.Join(tmp.Path, "session.json"), info, 0o644); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	return sess, nil
+	dir := filepath.Join(s.Dir, "sessions", id)
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp.Path, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
+		Merged: dir, RootPath: rootPath, lock: lock}, nil
 }
 
 func (s *Session) writeInfo() error {
@@ -140,35 +152,16 @@ func (s *Store) OpenSession(id string) (*Session, error) {
 		return nil, fmt.Errorf("open session %q: %w", id, err)
 	}
 	return &Session{ID: id, Dir: dir, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
-		Merged: filepath.Join(dir, "merged"), RootPath: info.Root, Lower: info.Lower, lock: lock}, nil
+		Merged: dir, RootPath: info.Root, Lower: info.Lower, lock: lock}, nil
 }
 
 // LockFile is the session's held lock file, for the sandbox to inherit so the
 // session counts as alive while its init lives.
 func (s *Session) LockFile() *os.File { return s.lock.File() }
 
-// Remove deletes the session's directory and releases its lock. The lock
-// file goes last: removing a build's upper layer takes a while, and a
-// pkgbox killed meanwhile must leave a directory that GC sees as dead (a
-// free lock), not one without a lock, which GC leaves alone for a minute
-// as possibly still being made.
+// Remove deletes the session's directory and releases its lock.
 func (s *Session) Remove() error {
-	var err error
-	entries, rerr := os.ReadDir(s.Dir)
-	if rerr != nil {
-		err = rerr
-	}
-	for _, e := range entries {
-		if e.Name() == "lock" {
-			continue
-		}
-		if rerr := RemoveTree(filepath.Join(s.Dir, e.Name())); rerr != nil && err == nil {
-			err = rerr
-		}
-	}
-	if err == nil {
-		err = RemoveTree(s.Dir)
-	}
+	err := removeSessionDir(s.Dir)
 	if uerr := s.lock.Unlock(); err == nil {
 		err = uerr
 	}
@@ -176,6 +169,56 @@ func (s *Session) Remove() error {
 		return fmt.Errorf("remove session %s: %w", s.ID, err)
 	}
 	return nil
+}
+
+// removeSessionDir deletes a session directory whose lock the caller
+// holds: everything but the lock file first, then the lock file and the
+// directory. Removing a build's upper layer takes a while, and may take a
+// second go: the processes of a sandbox killed with its pkgbox can still
+// be writing into it for a moment after its init, which held the lock, is
+// gone. Cut short, the removal leaves a directory with its lock file,
+// which GC removes once the lock is free; never one without, which GC
+// leaves alone for a minute as possibly still being made.
+func removeSessionDir(dir string) error {
+	// One look at the mount table covers the whole directory (RemoveTree
+	// would read it again for every entry), and no entry may leave the
+	// directory's file system.
+	if err := checkUnmounted(dir); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); errors.Is(err, unix.ENOENT) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var err error
+	for try := 0; ; try++ {
+		err = nil
+		entries, rerr := os.ReadDir(dir)
+		if errors.Is(rerr, os.ErrNotExist) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+		for _, e := range entries {
+			if e.Name() == "lock" {
+				continue
+			}
+			if rerr := removeTree(filepath.Join(dir, e.Name()), st.Dev); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		if !errors.Is(err, unix.ENOTEMPTY) || try == 20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	return removeTree(dir, st.Dev)
 }
 
 // Keep releases the session's lock and leaves its directory for a later
@@ -244,23 +287,29 @@ func (s *Store) GC(kept bool) ([]string, error) {
 		if _, err := os.Lstat(filepath.Join(dir, keptFile)); err == nil && !kept {
 			continue
 		}
-		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock")); err != nil {
+		if ok, err := removeIfUnlocked(dir, filepath.Join(dir, "lock"), removeSessionDir, 0); err != nil {
 			errs = append(errs, err)
 		} else if ok {
 			removed = append(removed, dir)
 		}
 	}
-	temps, err := filepath.Glob(filepath.Join(s.Dir, "tmp", "*.lock"))
+	// Temporary roots: every directory of tmp/, with a lock file beside
+	// it or not, and every lock file, with its directory or not.
+	temps, err := os.ReadDir(filepath.Join(s.Dir, "tmp"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list temporary roots: %w", err)
 	}
-	for _, lockPath := range temps {
-		dir := lockPath[:len(lockPath)-len(".lock")]
-		if ok, err := removeIfUnlocked(dir, lockPath); err != nil {
+	seen := map[string]bool{}
+	for _, e := range temps {
+		dir := filepath.Join(s.Dir, "tmp", strings.TrimSuffix(e.Name(), ".lock"))
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		if ok, err := removeTemp(dir); err != nil {
 			errs = append(errs, err)
 		} else if ok {
 			removed = append(removed, dir)
-			_ = os.Remove(lockPath)
 		}
 	}
 	// Images of bootstraps being saved are written to a temporary file
@@ -279,18 +328,17 @@ func (s *Store) GC(kept bool) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// removeIfUnlocked removes dir when lockPath can be locked: its owner is gone.
-// The lock file is never created here: one that is missing belongs to a
-// directory being made or being removed by its owner right now (or to one
-// abandoned before it had a lock, which is removed once it is a minute old).
-func removeIfUnlocked(dir, lockPath string) (bool, error) {
-	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
+// removeTemp removes the temporary root dir and its lock file dir.lock
+// when the lock is free: its create died. It says whether there was a
+// directory to remove. The lock file goes while GC holds it, so a create
+// that opened it meanwhile sees that it is gone (Lock.names). A directory
+// without a lock file was left by a pkgbox killed before it had one (older
+// ones made the directory first); it goes once it is a minute old, in case
+// a pkgbox of that kind is making it right now.
+func removeTemp(dir string) (bool, error) {
+	f, err := os.OpenFile(dir+".lock", os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		fi, serr := os.Lstat(dir)
-		if serr != nil || time.Since(fi.ModTime()) < time.Minute {
-			return false, nil
-		}
-		return true, RemoveTree(dir)
+		return removeIfUnlocked(dir, dir+".lock", RemoveTree, time.Minute)
 	}
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", dir, err)
@@ -302,7 +350,43 @@ func removeIfUnlocked(dir, lockPath string) (bool, error) {
 		}
 		return false, fmt.Errorf("check %s: %w", dir, err)
 	}
+	// Only now: its owner may have renamed it away (a new session).
+	_, serr := os.Lstat(dir)
+	exists := serr == nil
 	if err := RemoveTree(dir); err != nil {
+		return false, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if err := os.Remove(dir + ".lock"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("remove %s: %w", dir+".lock", err)
+	}
+	return exists, nil
+}
+
+// removeIfUnlocked removes dir with remove when lockPath can be locked: its
+// owner is gone. The lock file is never created here. A directory without
+// one is removed once it is older than grace: a session's is what is left
+// of a removal cut short (NewSession never shows one without), so its grace
+// is 0; a temporary root's may be one an older pkgbox is making right now.
+func removeIfUnlocked(dir, lockPath string, remove func(string) error, grace time.Duration) (bool, error) {
+	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		fi, serr := os.Lstat(dir)
+		if serr != nil || time.Since(fi.ModTime()) < grace {
+			return false, nil
+		}
+		return true, remove(dir)
+	}
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("check %s: %w", dir, err)
+	}
+	if err := remove(dir); err != nil {
 		return false, fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return true, nil

@@ -6,7 +6,8 @@
 //
 //	roots/NAME/            a root file system
 //	roots/NAME.json        its metadata (Root)
-//	sessions/ID/           upper/, work/, merged/ of one overlay session, and lock
+//	sessions/ID/           upper/ and work/ of one overlay session, and lock; the overlay is
+//	                       mounted on the directory itself, inside the sandbox only
 //	cache/apt/SUITE-ARCH/  .debs shared by every root and session of that suite
 //	locks/NAME.lock        flock: shared while a session reads a root, exclusive to change it
 //	tmp/                   half-made roots; only complete ones are renamed into roots/
@@ -14,8 +15,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,18 +110,48 @@ type Temp struct {
 }
 
 // TempDir makes a fresh directory under the store's tmp/ for a root that is
-// being made; Install renames it into place once it is complete.
-func (s *Store) TempDir(name string) (_ *Temp, retErr error) {
-	dir, err := os.MkdirTemp(filepath.Join(s.Dir, "tmp"), name+".")
-	if err != nil {
-		return nil, fmt.Errorf("create temporary root: %w", err)
+// being made; Install renames it into place once it is complete. Its lock
+// file (the directory's name + ".lock") is made and locked first, so that a
+// pkgbox killed at any moment leaves either nothing, a free lock, or a
+// directory beside a free lock, and GC removes them all.
+func (s *Store) TempDir(name string) (*Temp, error) {
+	for {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("create temporary root: %w", err)
+		}
+		dir := filepath.Join(s.Dir, "tmp", name+"."+hex.EncodeToString(b[:]))
+		lock, err := lockFile(context.Background(), dir+".lock", true, false)
+		if errors.Is(err, ErrBusy) {
+			continue // another pkgbox's, however unlikely
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create temporary root: %w", err)
+		}
+		// GC removes a free lock file while it holds it; one it took
+		// between our open and our flock is no longer ours to use.
+		if !lock.names(dir + ".lock") {
+			_ = lock.Unlock()
+			continue
+		}
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			_ = lock.Unlock()
+			if errors.Is(err, fs.ErrExist) {
+				continue // a dead one's, for GC
+			}
+			return nil, fmt.Errorf("create temporary root: %w", err)
+		}
+		return &Temp{Path: dir, lock: lock}, nil
 	}
-	lock, err := lockFile(context.Background(), dir+".lock", true, false)
-	if err != nil {
-		_ = os.Remove(dir)
-		return nil, fmt.Errorf("create temporary root: %w", err)
+}
+
+// names tells whether path is still the file l holds locked.
+func (l *Lock) names(path string) bool {
+	var held, named unix.Stat_t
+	if unix.Fstat(int(l.f.Fd()), &held) != nil || unix.Stat(path, &named) != nil {
+		return false
 	}
-	return &Temp{Path: dir, lock: lock}, nil
+	return held.Dev == named.Dev && held.Ino == named.Ino
 }
 
 // Remove deletes whatever is left of the temporary directory (nothing, after

@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,4 +180,47 @@ func holdsFileIn(p, dir string) bool {
 		}
 	}
 	return false
+}
+
+// LeakedSessions lists the sessions of the store in dir that are not in
+// before and whose lock nobody holds: left behind by a pkgbox that is gone.
+// A session of another test running meanwhile holds its lock, so it is no
+// leak; kept sessions (build --keep) are left to the test that kept them.
+func LeakedSessions(dir string, before map[string]bool) []string {
+	entries, _ := os.ReadDir(filepath.Join(dir, "sessions"))
+	var leaked []string
+	for _, e := range entries {
+		id := e.Name()
+		if before[id] {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, "sessions", id, "kept")); err == nil {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, "sessions", id, "lock"))
+		if err != nil {
+			if _, serr := os.Lstat(filepath.Join(dir, "sessions", id)); serr == nil {
+				leaked = append(leaked, id) // a session dir without its lock
+			}
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			leaked = append(leaked, id)
+		}
+		f.Close()
+	}
+	return leaked
+}
+
+// CopyPackage copies testdata/packages/NAME into a fresh directory of t and
+// returns the copy's path; its parent is a build's default output directory.
+func CopyPackage(t testing.TB, name string) string {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(self), "..", "..", "testdata", "packages", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v: %s", name, err, out)
+	}
+	return dst
 }

@@ -1,0 +1,163 @@
+package doctor
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// noLimitsFix is what a build does without cgroups: it runs without
+// --memory and --pids (which it also falls back to by itself).
+const noLimitsFix = "pkgbox build --memory 0 --pids 0 ... (builds then run without limits)"
+
+// limitControllers are the controllers build limits use (--pids, --memory).
+var limitControllers = []string{"pids", "memory"}
+
+// checkCgroups looks where sandbox/cgroup_linux.go makes a build's cgroup:
+// on cgroup v2, a pkgbox/ child of the root whose subtree_control it
+// writes; on v1, a child of pkgbox's own cgroup in the pids and memory
+// hierarchies. Only the build limits need it: a warning.
+func checkCgroups(env *Env) Check {
+	c := Check{Name: "cgroups", Warning: true, Fix: noLimitsFix}
+	if ctl, err := os.ReadFile(filepath.Join(env.CgroupRoot, "cgroup.controllers")); err == nil {
+		have := strings.Fields(string(ctl))
+		for _, want := range limitControllers {
+			if !contains(have, want) {
+				c.Detail = fmt.Sprintf("cgroup v2 offers no %s controller: builds run without --pids and --memory limits", want)
+				return c
+			}
+		}
+		if !env.Writable(filepath.Join(env.CgroupRoot, "cgroup.subtree_control")) {
+			c.Detail = fmt.Sprintf("cgroup v2: %s is not writable (a container?): builds run without limits", env.CgroupRoot)
+			return c
+		}
+		c.OK, c.Warning, c.Fix = true, false, ""
+		c.Detail = "cgroup v2, pids and memory controllers writable"
+		return c
+	}
+	for _, ctl := range limitControllers {
+		mnt, err := v1Mount(env.Mountinfo, ctl)
+		if err != nil {
+			c.Detail = fmt.Sprintf("cgroup v1: %v: builds run without limits", err)
+			return c
+		}
+		own, err := ownCgroup(env.ProcSelfCgroup, ctl)
+		if err != nil {
+			c.Detail = fmt.Sprintf("cgroup v1: %v: builds run without limits", err)
+			return c
+		}
+		if dir := filepath.Join(mnt, own); !env.Writable(dir) {
+			c.Detail = fmt.Sprintf("cgroup v1: %s is not writable: builds run without limits", dir)
+			return c
+		}
+	}
+	c.OK, c.Warning, c.Fix = true, false, ""
+	c.Detail = "cgroup v1, pids and memory hierarchies writable"
+	// On v1 a sandbox also gets a devices cgroup where it can (see
+	// sandbox/devices_linux.go); without one, the dropped CAP_MKNOD and
+	// nodev mounts still keep host devices closed.
+	mnt, err1 := v1Mount(env.Mountinfo, "devices")
+	own, err2 := ownCgroup(env.ProcSelfCgroup, "devices")
+	if err1 != nil || err2 != nil || !env.Writable(filepath.Join(mnt, own)) {
+		c.Detail += "; no writable devices hierarchy (host devices stay closed by the dropped CAP_MKNOD and nodev mounts)"
+	} else {
+		c.Detail = "cgroup v1, pids, memory and devices hierarchies writable"
+	}
+	return c
+}
+
+// checkCgroupDelegation: an unprivileged user can only limit a build in
+// the cgroup v2 subtree systemd delegates to its user session.
+func checkCgroupDelegation(env *Env) Check {
+	c := Check{Name: "cgroup-delegation", Warning: true}
+	if _, err := os.Stat(filepath.Join(env.CgroupRoot, "cgroup.controllers")); err != nil {
+		c.Detail = "cgroup v1: only cgroup v2 can delegate limits to a user: builds will run without limits"
+		c.Fix = "add systemd.unified_cgroup_hierarchy=1 to GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub && sudo reboot"
+		return c
+	}
+	session := filepath.Join(env.RunUser, fmt.Sprint(env.UID), "systemd")
+	if _, err := os.Stat(session); err != nil {
+		c.Detail = fmt.Sprintf("%s has no systemd user session (no %s): no cgroup is delegated to it", env.User, session)
+		c.Fix = "sudo loginctl enable-linger " + env.User
+		return c
+	}
+	own, err := ownCgroup(env.ProcSelfCgroup, "")
+	if err != nil {
+		c.Detail = fmt.Sprintf("cgroup v2: %v", err)
+		return c
+	}
+	dir := filepath.Join(env.CgroupRoot, own)
+	ctl, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	have := strings.Fields(string(ctl))
+	for _, want := range limitControllers {
+		if !contains(have, want) || !env.Writable(dir) {
+			c.Detail = fmt.Sprintf("cgroup v2: %s does not delegate the %s controller to %s", dir, want, env.User)
+			c.Fix = `sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\nDelegate=pids memory\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload`
+			return c
+		}
+	}
+	c.OK, c.Warning = true, false
+	c.Detail = fmt.Sprintf("cgroup v2, pids and memory delegated to %s", env.User)
+	return c
+}
+
+// v1Mount finds where the v1 hierarchy holding controller is mounted, as
+// sandbox's v1Mount does, reading mountinfo from path.
+func v1Mount(path, controller string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, super := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(super) < 3 || super[0] != "cgroup" {
+			continue
+		}
+		if contains(strings.Split(super[2], ","), controller) {
+			return fields[4], nil
+		}
+	}
+	return "", fmt.Errorf("no hierarchy has the %s controller", controller)
+}
+
+// ownCgroup is this process's cgroup in controller's v1 hierarchy, read
+// from path (/proc/self/cgroup); controller "" is the v2 hierarchy.
+func ownCgroup(path, controller string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if controller == "" && parts[0] == "0" && parts[1] == "" {
+			return parts[2], nil
+		}
+		if controller != "" && contains(strings.Split(parts[1], ","), controller) {
+			return parts[2], nil
+		}
+	}
+	if controller == "" {
+		return "", fmt.Errorf("this process is in no cgroup v2 cgroup")
+	}
+	return "", fmt.Errorf("this process is in no %s cgroup", controller)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
