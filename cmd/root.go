@@ -63,6 +63,7 @@ with nothing left behind afterwards.`,
 		newGCCommand(g),
 		newProfilesCommand(g),
 	)
+	addExtras(root, g)
 	return root
 }
 
