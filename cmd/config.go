@@ -262,10 +262,11 @@ func setByUser(c *cobra.Command, name string) bool {
 }
 
 // addExtras wires what spans the whole tree, once every command is in it:
-// the configuration files.
-func addExtras(root *cobra.Command, _ *globalOptions) {
+// the configuration files, completion.
+func addExtras(root *cobra.Command, g *globalOptions) {
 	root.PersistentPreRunE = applyConfig
 	root.AddCommand(newConfigCommand())
+	addCompletions(root, g)
 }
 
 func newConfigCommand() *cobra.Command {
