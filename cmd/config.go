@@ -262,10 +262,10 @@ func setByUser(c *cobra.Command, name string) bool {
 }
 
 // addExtras wires what spans the whole tree, once every command is in it:
-// the configuration files, completion.
+// the configuration files, completion, the manual pages.
 func addExtras(root *cobra.Command, g *globalOptions) {
 	root.PersistentPreRunE = applyConfig
-	root.AddCommand(newConfigCommand())
+	root.AddCommand(newConfigCommand(), newGenDocsCommand())
 	addCompletions(root, g)
 }
 
