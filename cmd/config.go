@@ -73,8 +73,10 @@ func nonNegative(want string) func(string) error {
 const configOrigin = "pkgbox-config-origin"
 
 // noConfig are the commands that never read the files, so that a broken
-// file cannot keep anyone from asking the version or installing completions.
-var noConfig = []string{"version", "help", "completion", "__gen-docs"}
+// file cannot keep anyone from asking the version, installing completions or
+// completing a word (completion reads the store's name itself, see
+// completionStore).
+var noConfig = []string{"version", "help", "completion", "__gen-docs", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd}
 
 // readConfig reads the system's file, then the user's; a key in both takes
 // the user's value. Every key is checked against configKeys and the type of
