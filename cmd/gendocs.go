@@ -1,11 +1,14 @@
 package cmd
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/spf13/cobra"
@@ -50,12 +53,20 @@ func genDocs(root *cobra.Command, dir string) error {
 	if err := doc.GenManTree(root, hdr, dir); err != nil {
 		return fmt.Errorf("write manual pages: %w", err)
 	}
+	date := time.Now()
+	if epoch, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+		date = time.Unix(epoch, 0)
+	}
 	pages, _ := fs.Glob(man.Pages, "*.md") // embedded: cannot fail
 	for _, p := range pages {
 		src, err := man.Pages.ReadFile(p)
 		if err != nil {
 			return fmt.Errorf("write manual pages: %w", err)
 		}
+		// The title line leaves the date and the source to fill in, as
+		// cobra/doc fills them in the commands' pages.
+		src = bytes.Replace(src, []byte(`"DATE" "SOURCE"`),
+			[]byte(fmt.Sprintf("%q %q", date.UTC().Format("Jan 2006"), "pkgbox "+version)), 1)
 		out := filepath.Join(dir, strings.TrimSuffix(p, ".md"))
 		if err := os.WriteFile(out, md2man.Render(src), 0o644); err != nil {
 			return fmt.Errorf("write manual pages: %w", err)

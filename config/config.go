@@ -76,9 +76,11 @@ func (s *Setting) Name() string {
 
 // Error is a problem with one line of a file.
 type Error struct {
+	// File and Line say where.
 	File string
 	Line int
-	Err  error
+	// Err is what is wrong.
+	Err error
 }
 
 // Error is "FILE:LINE: what is wrong".

@@ -5,7 +5,9 @@ package man
 
 import "embed"
 
-// Pages are the *.md files: NAME.SECTION.md for the page NAME(SECTION).
+// Pages are the *.md files: NAME.SECTION.md for the page NAME(SECTION). The
+// title line says "DATE" "SOURCE" where the generator puts the date and
+// pkgbox's version.
 //
 //go:embed *.md
 var Pages embed.FS
