@@ -312,11 +312,26 @@ same format.`,
 
 // showConfig prints every key of configKeys as TOML, with the value it has
 // for a command run now, and a comment saying where that value comes from.
+// It checks every value first, those of every command.
 func showConfig(c *cobra.Command, w io.Writer) error {
 	root := c.Root()
 	settings, err := readConfig(root)
 	if err != nil {
 		return err
+	}
+	// Check every value, as the command it is for would: only show runs,
+	// so setting the other commands' flags changes nothing else.
+	for _, s := range settings {
+		if s.Table == "" {
+			continue // the global flags are set already, by applyConfig
+		}
+		sub, _, err := root.Find([]string{s.Table})
+		if err != nil {
+			return err
+		}
+		if err := setFlag(sub.Flags().Lookup(s.Key), s); err != nil {
+			return err
+		}
 	}
 	for _, file := range []string{config.SystemFile, config.UserFile()} {
 		state := "absent"
