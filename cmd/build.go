@@ -166,7 +166,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
-				StrictLimits: c.Flags().Changed("pids") || c.Flags().Changed("memory"),
+				StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
 				Progress:     ui.event,
 			}
 			if g.verbose && !o.jsonOut {

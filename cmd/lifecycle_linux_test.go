@@ -33,7 +33,9 @@ func pkgbox(t *testing.T, args ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	c := exec.Command(link, args...)
-	c.Env = append(os.Environ(), "PKGBOX_STORE="+testenv.StoreDir())
+	// No configuration file of the machine or of whoever runs the tests.
+	c.Env = append(os.Environ(), "PKGBOX_STORE="+testenv.StoreDir(),
+		"XDG_CONFIG_HOME="+t.TempDir(), "TEST_SYSTEM_CONFIG="+os.DevNull)
 	return c
 }
 

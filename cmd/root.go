@@ -64,6 +64,7 @@ with nothing left behind afterwards.`,
 		newProfilesCommand(g),
 		newDoctorCommand(g),
 	)
+	addExtras(root, g)
 	return root
 }
 

@@ -1,6 +1,7 @@
 package cmd_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"pkgbox/cmd"
+	"pkgbox/config"
 	"pkgbox/internal/testenv"
 	"pkgbox/sandbox"
 )
@@ -15,6 +17,19 @@ import (
 func TestMain(m *testing.M) {
 	// The sandbox's init is this test binary, re-executed.
 	sandbox.MaybeInit()
+	// Scripts name the system's configuration file and the homes of users
+	// (for SUDO_USER) in the environment, so that no test reads the
+	// machine's /etc/pkgbox/config.toml or depends on its users. Only this
+	// test binary reads these variables.
+	if f := os.Getenv("TEST_SYSTEM_CONFIG"); f != "" {
+		config.SystemFile = f
+	}
+	config.LookupHome = func(name string) (string, error) {
+		if h := os.Getenv("TEST_HOME_" + name); h != "" {
+			return h, nil
+		}
+		return "", errors.New("user: unknown user " + name)
+	}
 	os.Exit(testscript.RunMain(m, map[string]func() int{"pkgbox": cmd.Main}))
 }
 
@@ -38,6 +53,7 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("PACKAGES", packages)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+			env.Setenv("TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "pkgbox", "config.toml"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

@@ -18,11 +18,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"pkgbox/config"
 	"pkgbox/sandbox"
 )
 
@@ -98,32 +98,9 @@ func Dirs() []string {
 	return append(dirs, SystemDir)
 }
 
-// userConfigDir is the invoking user's configuration directory, or "".
-func userConfigDir() string {
-	if c := os.Getenv("XDG_CONFIG_HOME"); c != "" {
-		return c
-	}
-	if u := os.Getenv("SUDO_USER"); u != "" && u != "root" {
-		if home, err := lookupHome(u); err == nil && home != "" {
-			return filepath.Join(home, ".config")
-		}
-	}
-	c, err := os.UserConfigDir()
-	if err != nil {
-		return ""
-	}
-	return c
-}
-
-// lookupHome finds a user's home directory (in /etc/passwd, or through
-// NSS); a variable so that tests do not depend on the machine's users.
-var lookupHome = func(name string) (string, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return "", err
-	}
-	return u.HomeDir, nil
-}
+// userConfigDir is the invoking user's configuration directory, or "";
+// under sudo, that of SUDO_USER (see config.UserConfigDir).
+func userConfigDir() string { return config.UserConfigDir() }
 
 // builtinPrefix starts the Path of a built-in profile, in place of a file name.
 const builtinPrefix = "builtin:"

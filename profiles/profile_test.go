@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"pkgbox/config"
 	"pkgbox/sandbox"
 )
 
@@ -197,18 +198,18 @@ func TestLoadFileMissing(t *testing.T) {
 	}
 }
 
-// fakeHomes makes lookupHome answer from homes, so that no test depends on
+// fakeHomes makes config.LookupHome answer from homes, so that no test depends on
 // a real user of the machine.
 func fakeHomes(t *testing.T, homes map[string]string) {
 	t.Helper()
-	old := lookupHome
-	lookupHome = func(name string) (string, error) {
+	old := config.LookupHome
+	config.LookupHome = func(name string) (string, error) {
 		if h, ok := homes[name]; ok {
 			return h, nil
 		}
 		return "", errors.New("user: unknown user " + name)
 	}
-	t.Cleanup(func() { lookupHome = old })
+	t.Cleanup(func() { config.LookupHome = old })
 }
 
 // Under sudo, HOME is root's: the user's profiles are in SUDO_USER's home.
