@@ -52,6 +52,14 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("PACKAGES", packages)
+			// A directory beside the shared store, on its file system, for a
+			// script's hard-linked copy of the shared root (run_write).
+			copyDir, err := os.MkdirTemp(filepath.Dir(testenv.StoreDir()), "pkgbox-script-root-")
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { _ = os.RemoveAll(copyDir) })
+			env.Setenv("ROOTCOPY", copyDir)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "pkgbox", "config.toml"))
 			return nil
