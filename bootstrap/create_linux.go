@@ -187,8 +187,9 @@ func finish(ctx context.Context, s *store.Store, dir string, p *Plan, o CreateOp
 const unsafeIOConf = "/etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io"
 
 // bootstrapInto runs debootstrap for p into dir, with dpkg's unsafe I/O
-// while it does (see unsafeIOConf) and its sync calls made no-ops (see
-// suppressSync).
+// while it does (see unsafeIOConf), its sync calls made no-ops (see
+// suppressSync) and its packages fetched in parallel beside it (see
+// prefetcher).
 func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOptions) error {
 	fs, err := openRootFS(dir)
 	if err != nil {
@@ -198,7 +199,16 @@ func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOpti
 	if err := fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when debootstrap is done\nforce-unsafe-io\n"), 0o644, 0, 0); err != nil {
 		return err
 	}
-	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
+	pf := newPrefetcher(fs, cache, p, o.Log)
+	progress := func(e Event) {
+		pf.event(ctx, e)
+		if o.Progress != nil {
+			o.Progress(e)
+		}
+	}
+	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: progress, Log: o.Log})
+	pf.stop()
+	if err != nil {
 		return err
 	}
 	// From now on dpkg syncs as usual; builds ask for unsafe I/O
