@@ -34,15 +34,20 @@ type prefetcher struct {
 	include []string
 	log     io.Writer
 
-	once   sync.Once
-	mu     sync.Mutex // guards cancel and msgs
-	cancel context.CancelFunc
-	msgs   []string
-	wg     sync.WaitGroup
+	// ready starts the fetch: begin, or a test's stand-in.
+	ready func(context.Context)
+	// validatedIndex: the last event was the validation of an index.
+	validatedIndex bool
+	once           sync.Once
+	mu             sync.Mutex // guards cancel and msgs
+	cancel         context.CancelFunc
+	msgs           []string
+	wg             sync.WaitGroup
 
 	fetched, bytes, failed atomic.Int64
 	total                  int
 	start                  time.Time
+	last                   atomic.Int64 // when the last fetch ended, in ns since start
 }
 
 // newPrefetcher returns nil where there is nothing to do: no mirror pkgbox
@@ -54,19 +59,29 @@ func newPrefetcher(fs *rootFS, cache string, p *Plan, log io.Writer) *prefetcher
 	if log == nil {
 		log = io.Discard
 	}
-	return &prefetcher{fs: fs, cache: cache, mirror: strings.TrimSuffix(p.Mirror, "/"), suite: p.Suite,
+	f := &prefetcher{fs: fs, cache: cache, mirror: strings.TrimSuffix(p.Mirror, "/"), suite: p.Suite,
 		arch: p.Arch, variant: p.Variant, include: p.Include, log: log}
+	f.ready = f.begin
+	return f
 }
 
 // event watches debootstrap's reports and starts the fetch once its
-// Packages indexes are in place and checked: when it starts resolving
-// dependencies (or, failing that message, sizing the downloads).
+// Packages indexes are in place and checked. debootstrap says "Validating
+// Packages" before it checks (and decompresses) an index, and reports its
+// index download complete after; ParseProgress hands a message on only
+// when the next one starts, so the validation of the last index arrives
+// just before that report: the moment to begin. Resolving dependencies
+// (RESOLVEREQ, held back until the required packages are resolved) and
+// sizing the downloads come later and are there in case that moment was
+// missed.
 func (f *prefetcher) event(ctx context.Context, e Event) {
 	if f == nil {
 		return
 	}
-	if e.Name == "RESOLVEREQ" || e.Name == "RESOLVEBASE" || (e.Kind == KindProgress && (e.Phase == "SIZEDEBS" || e.Phase == "DOWNDEBS")) {
-		f.once.Do(func() { f.begin(ctx) })
+	indexDone := f.validatedIndex && e.Kind == KindProgress && e.Phase == "DOWNPKGS" && e.Total > 0 && e.Now >= e.Total
+	f.validatedIndex = e.Name == "VALIDATING" && strings.HasPrefix(e.Text, "Validating Packages")
+	if indexDone || e.Name == "RESOLVEREQ" || e.Name == "RESOLVEBASE" || (e.Kind == KindProgress && (e.Phase == "SIZEDEBS" || e.Phase == "DOWNDEBS")) {
+		f.once.Do(func() { f.ready(ctx) })
 	}
 	// Past its downloads debootstrap has every package it wants: what is
 	// still being fetched, it does not.
@@ -126,6 +141,7 @@ func (f *prefetcher) begin(ctx context.Context) {
 			defer f.wg.Done()
 			for e := range jobs {
 				n, err := f.fetch(ctx, client, e)
+				f.last.Store(int64(time.Since(f.start)))
 				switch {
 				case err == nil:
 					f.fetched.Add(1)
@@ -230,6 +246,7 @@ func (f *prefetcher) stop() {
 	for _, m := range f.msgs {
 		io.WriteString(f.log, m)
 	}
-	fmt.Fprintf(f.log, "pkgbox: prefetched %d of %d packages (%.1f MB), %d at a time, in %.1fs; %d failed\n",
-		f.fetched.Load(), f.total, float64(f.bytes.Load())/1e6, prefetchWorkers, time.Since(f.start).Seconds(), f.failed.Load())
+	fmt.Fprintf(f.log, "pkgbox: prefetched %d of %d packages (%.1f MB), %d at a time, in %.1fs; %d failed; debootstrap finished %.1fs after the start\n",
+		f.fetched.Load(), f.total, float64(f.bytes.Load())/1e6, prefetchWorkers, time.Duration(f.last.Load()).Seconds(),
+		f.failed.Load(), time.Since(f.start).Seconds())
 }

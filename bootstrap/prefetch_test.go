@@ -150,3 +150,35 @@ func TestPrefetchFetch(t *testing.T) {
 		t.Errorf("cached file holds %q", data)
 	}
 }
+
+// TestPrefetchStartsAfterIndex: in a recorded cold bootstrap, the fetch
+// starts once the Packages index is validated and the index download
+// reported complete, not at the meter's last line before validation, and
+// well before debootstrap resolves dependencies.
+func TestPrefetchStartsAfterIndex(t *testing.T) {
+	rec, err := os.Open(recording("bookworm-minbase-cold.fd3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	var seen []Event
+	at := -1
+	f := &prefetcher{}
+	f.ready = func(context.Context) { at = len(seen) }
+	_ = ParseProgress(rec, func(e Event) {
+		f.event(context.Background(), e)
+		seen = append(seen, e)
+	})
+	if at < 1 {
+		t.Fatalf("the fetch never started (at %d)", at)
+	}
+	trigger, before := seen[at], seen[at-1]
+	if trigger.Kind != KindProgress || trigger.Phase != "DOWNPKGS" || before.Name != "VALIDATING" {
+		t.Errorf("started at %+v after %+v, want the DOWNPKGS report after VALIDATING", trigger, before)
+	}
+	for _, e := range seen[:at] {
+		if e.Name == "RESOLVEREQ" {
+			t.Errorf("started after RESOLVEREQ")
+		}
+	}
+}
