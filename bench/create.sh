@@ -47,11 +47,13 @@ timed() {
 	secs "$t0" "$t1"
 }
 # phases LOG: where a cold run's time went, from debootstrap's messages.
+# Fetching the index and resolving dependencies are one phase: pkgbox -v
+# shows a message of debootstrap's when the next one starts, so its
+# "Resolving dependencies of required packages" comes when they are.
 phases() {
 	awk '
 	function at(name) { if (!(name in t)) { t[name] = $1 + 0; order[n++] = name } }
-	/I: Retrieving InRelease/                 { at("index") }
-	/I: Resolving dependencies of required/   { at("resolve") }
+	/I: Retrieving InRelease/                 { at("index+resolve") }
 	/I: Checking component/                   { at("size+download") }
 	/I: Extracting /                          { at("extract") }
 	/I: Installing core packages/             { at("core") }
