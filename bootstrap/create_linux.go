@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"pkgbox/sandbox"
 	"pkgbox/session"
 	"pkgbox/store"
@@ -153,6 +155,12 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 		if err := finish(ctx, s, tmp.Path, p, o); err != nil {
 			return nil, err
 		}
+		// debootstrap synced nothing (see suppressSync): the root, and the
+		// image beside it, reach the disk here, once, before the root is
+		// renamed into the store.
+		if err := syncFS(tmp.Path); err != nil {
+			return nil, s.CheckSpace(fmt.Errorf("create root %q: %w", p.Name, err))
+		}
 	}
 	r := &store.Root{
 		Name: p.Name, Suite: p.Suite, Arch: p.Arch, Variant: p.Variant, Mirror: p.Mirror,
@@ -212,7 +220,9 @@ func finish(ctx context.Context, s *store.Store, dir string, p *Plan, o CreateOp
 const unsafeIOConf = "/etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io"
 
 // bootstrapInto runs debootstrap for p into dir, with dpkg's unsafe I/O
-// while it does (see unsafeIOConf).
+// while it does (see unsafeIOConf), its sync calls made no-ops (see
+// suppressSync) and its packages fetched in parallel beside it (see
+// prefetcher).
 func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOptions) error {
 	fs, err := openRootFS(dir)
 	if err != nil {
@@ -222,7 +232,16 @@ func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOpti
 	if err := fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when debootstrap is done\nforce-unsafe-io\n"), 0o644, 0, 0); err != nil {
 		return err
 	}
-	if err := runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: o.Progress, Log: o.Log}); err != nil {
+	pf := newPrefetcher(fs, cache, p, o.Log)
+	progress := func(e Event) {
+		pf.event(ctx, e)
+		if o.Progress != nil {
+			o.Progress(e)
+		}
+	}
+	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: progress, Log: o.Log})
+	pf.stop()
+	if err != nil {
 		return err
 	}
 	// From now on dpkg syncs as usual; builds ask for unsafe I/O
@@ -325,4 +344,17 @@ func debootstrapVersion(path string) string {
 		}
 	}
 	return ""
+}
+
+// syncFS writes out everything the file system holding dir has cached.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

@@ -146,6 +146,25 @@ func (r *rootFS) Exists(unsafePath string) bool {
 	return true
 }
 
+// List names the entries of directory unsafePath in the root.
+func (r *rootFS) List(unsafePath string) ([]string, error) {
+	h, err := pathrs.OpenatInRoot(r.root, unsafePath)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in root: %w", unsafePath, err)
+	}
+	defer h.Close()
+	d, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in root: %w", unsafePath, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s in root: %w", unsafePath, err)
+	}
+	return names, nil
+}
+
 // Remove deletes file unsafePath in the root, if it is there.
 func (r *rootFS) Remove(unsafePath string) error {
 	clean := path.Clean("/" + unsafePath)

@@ -137,18 +137,23 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 	}()
 
 	// Pdeathsig fires when the thread that started the child exits
-	// (golang/go#27505): start and wait on one locked thread.
+	// (golang/go#27505): start and wait on one locked thread. That thread
+	// also carries the no-sync filter (see suppressSync), so it is never
+	// unlocked: it dies with the goroutine rather than go back to the
+	// runtime's pool with the filter on.
 	started := make(chan error, 1)
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if err := suppressSync(); err != nil && opts.Log != nil {
+			fmt.Fprintf(opts.Log, "pkgbox: %v; debootstrap syncs as usual\n", err)
+		}
 		if err := cmd.Start(); err != nil {
 			started <- err
-			return // the thread stays locked and dies with the goroutine
+			return
 		}
 		started <- nil
 		done <- cmd.Wait()
-		runtime.UnlockOSThread()
 	}()
 	err = <-started
 	// Our copies of the write ends must go, or the readers never see EOF.
