@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -458,12 +459,17 @@ func serveArchive(t *testing.T, fx *archiveFixture) *archiveServer {
 	return as
 }
 
+// testHosts counts the test hosts this process made: the kernel removes a
+// deleted namespace's links in the background, so names are never reused.
+var testHosts atomic.Int32
+
 // testHostListener makes a network namespace with a veth link to the host
-// and returns a TCP listener inside it. Each test process takes its own
-// /30 of the benchmarking range 198.18.0.0/15, by its PID.
+// and returns a TCP listener inside it. Each test host takes its own /30 of
+// the benchmarking range 198.18.0.0/15, by the test process's PID and a
+// count.
 func testHostListener(t *testing.T) net.Listener {
 	t.Helper()
-	n := os.Getpid() % 16000
+	n := (os.Getpid()*8 + int(testHosts.Add(1))) % 16000
 	ns, hostIf, nsIf := fmt.Sprintf("pkgbox-arch-%d", n), fmt.Sprintf("pbxh%d", n), fmt.Sprintf("pbxn%d", n)
 	hostIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+1)
 	nsIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+2)
