@@ -1,11 +1,12 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"pkgbox/sandbox"
 )
 
 // noLimitsFix is what a build does without cgroups: it runs without
@@ -38,12 +39,12 @@ func checkCgroups(env *Env) Check {
 		return c
 	}
 	for _, ctl := range limitControllers {
-		mnt, err := v1Mount(env.Mountinfo, ctl)
+		mnt, err := sandbox.CgroupV1Mount(env.Mountinfo, ctl)
 		if err != nil {
 			c.Detail = fmt.Sprintf("cgroup v1: %v: builds run without limits", err)
 			return c
 		}
-		own, err := ownCgroup(env.ProcSelfCgroup, ctl)
+		own, err := sandbox.OwnCgroup(env.ProcSelfCgroup, ctl)
 		if err != nil {
 			c.Detail = fmt.Sprintf("cgroup v1: %v: builds run without limits", err)
 			return c
@@ -58,8 +59,8 @@ func checkCgroups(env *Env) Check {
 	// On v1 a sandbox also gets a devices cgroup where it can (see
 	// sandbox/devices_linux.go); without one, the dropped CAP_MKNOD and
 	// nodev mounts still keep host devices closed.
-	mnt, err1 := v1Mount(env.Mountinfo, "devices")
-	own, err2 := ownCgroup(env.ProcSelfCgroup, "devices")
+	mnt, err1 := sandbox.CgroupV1Mount(env.Mountinfo, "devices")
+	own, err2 := sandbox.OwnCgroup(env.ProcSelfCgroup, "devices")
 	if err1 != nil || err2 != nil || !env.Writable(filepath.Join(mnt, own)) {
 		c.Detail += "; no writable devices hierarchy (host devices stay closed by the dropped CAP_MKNOD and nodev mounts)"
 	} else {
@@ -83,7 +84,7 @@ func checkCgroupDelegation(env *Env) Check {
 		c.Fix = "sudo loginctl enable-linger " + env.User
 		return c
 	}
-	own, err := ownCgroup(env.ProcSelfCgroup, "")
+	own, err := sandbox.OwnCgroup(env.ProcSelfCgroup, "")
 	if err != nil {
 		c.Detail = fmt.Sprintf("cgroup v2: %v", err)
 		return c
@@ -101,56 +102,6 @@ func checkCgroupDelegation(env *Env) Check {
 	c.OK, c.Warning = true, false
 	c.Detail = fmt.Sprintf("cgroup v2, pids and memory delegated to %s", env.User)
 	return c
-}
-
-// v1Mount finds where the v1 hierarchy holding controller is mounted, as
-// sandbox's v1Mount does, reading mountinfo from path.
-func v1Mount(path, controller string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		fields, super := strings.Fields(pre), strings.Fields(post)
-		if len(fields) < 5 || len(super) < 3 || super[0] != "cgroup" {
-			continue
-		}
-		if contains(strings.Split(super[2], ","), controller) {
-			return fields[4], nil
-		}
-	}
-	return "", fmt.Errorf("no hierarchy has the %s controller", controller)
-}
-
-// ownCgroup is this process's cgroup in controller's v1 hierarchy, read
-// from path (/proc/self/cgroup); controller "" is the v2 hierarchy.
-func ownCgroup(path, controller string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if controller == "" && parts[0] == "0" && parts[1] == "" {
-			return parts[2], nil
-		}
-		if controller != "" && contains(strings.Split(parts[1], ","), controller) {
-			return parts[2], nil
-		}
-	}
-	if controller == "" {
-		return "", fmt.Errorf("this process is in no cgroup v2 cgroup")
-	}
-	return "", fmt.Errorf("this process is in no %s cgroup", controller)
 }
 
 func contains(list []string, v string) bool {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +147,18 @@ func v1Dir(controller, name string) (string, error) {
 
 // v1Mount finds where the v1 hierarchy holding controller is mounted.
 func v1Mount(controller string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	return CgroupV1Mount("/proc/self/mountinfo", controller)
+}
+
+// ownCgroup is this process's cgroup in controller's v1 hierarchy.
+func ownCgroup(controller string) (string, error) {
+	return OwnCgroup("/proc/self/cgroup", controller)
+}
+
+// CgroupV1Mount finds where the v1 hierarchy holding controller is
+// mounted, reading the mountinfo(5) file at path.
+func CgroupV1Mount(path, controller string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -161,18 +173,17 @@ func v1Mount(controller string) (string, error) {
 		if len(fields) < 5 || len(super) < 3 || super[0] != "cgroup" {
 			continue
 		}
-		for _, opt := range strings.Split(super[2], ",") {
-			if opt == controller {
-				return fields[4], nil
-			}
+		if slices.Contains(strings.Split(super[2], ","), controller) {
+			return fields[4], nil
 		}
 	}
 	return "", fmt.Errorf("no cgroup v1 hierarchy has the %s controller", controller)
 }
 
-// ownCgroup is this process's cgroup in controller's v1 hierarchy.
-func ownCgroup(controller string) (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+// OwnCgroup is a process's cgroup in controller's v1 hierarchy, read from
+// path (its /proc/PID/cgroup); controller "" is the v2 hierarchy.
+func OwnCgroup(path, controller string) (string, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -181,11 +192,15 @@ func ownCgroup(controller string) (string, error) {
 		if len(parts) != 3 {
 			continue
 		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == controller {
-				return parts[2], nil
-			}
+		if controller == "" && parts[0] == "0" && parts[1] == "" {
+			return parts[2], nil
 		}
+		if controller != "" && slices.Contains(strings.Split(parts[1], ","), controller) {
+			return parts[2], nil
+		}
+	}
+	if controller == "" {
+		return "", errors.New("this process is in no cgroup v2 cgroup")
 	}
 	return "", fmt.Errorf("this process is in no %s cgroup", controller)
 }

@@ -172,9 +172,9 @@ func (s *Store) Layers() ([]*Layer, error) {
 
 // LayerTemp is a layer being made under layers/tmp.
 type LayerTemp struct {
-	s    *Store
-	Path string
-	lock *Lock
+	// Temp gives Path, the directory, and Remove, as for a root being made.
+	Temp
+	s *Store
 }
 
 // NewLayerTemp makes a directory under layers/tmp for a layer, with a held
@@ -189,7 +189,7 @@ func (s *Store) NewLayerTemp() (*LayerTemp, error) {
 		_ = os.Remove(dir)
 		return nil, fmt.Errorf("create layer: %w", err)
 	}
-	return &LayerTemp{s: s, Path: dir, lock: lock}, nil
+	return &LayerTemp{Temp: Temp{Path: dir, lock: lock}, s: s}, nil
 }
 
 // Publish makes upper, the upper directory of a session whose sandboxes
@@ -255,18 +255,6 @@ func (t *LayerTemp) Publish(upper string, l *Layer) (_ *Layer, _ *Lock, retErr e
 	_ = syncFS(filepath.Dir(dst))
 	l.Dir, l.LastUsed = dst, time.Now()
 	return l, lock, nil
-}
-
-// Remove deletes what is left of the temporary directory (nothing after a
-// successful Publish, some metadata after a failed one) and its lock.
-func (t *LayerTemp) Remove() error {
-	var err error
-	if _, serr := os.Lstat(t.Path); serr == nil {
-		err = RemoveTree(t.Path)
-	}
-	_ = os.Remove(t.Path + ".lock")
-	_ = t.lock.Unlock()
-	return err
 }
 
 // syncFS flushes the file system that holds dir.
