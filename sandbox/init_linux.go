@@ -25,6 +25,36 @@ func initMain() {
 		os.Exit(1)
 	}
 
+	config := watchParent()
+	cfg, err := readConfig(config)
+	if err != nil {
+		fail(err)
+	}
+	spec := cfg.Spec
+	if err := setupSandbox(cfg); err != nil {
+		fail(err)
+	}
+	cmd, slave, err := preparePayload(cfg)
+	if err != nil {
+		fail(err)
+	}
+
+	// PID 1 ignores every signal it has no handler for, so the ones to
+	// forward need handlers; SIGCHLD drives the reaper.
+	sigc := make(chan os.Signal, 32)
+	signal.Notify(sigc, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	if err := startPayload(cmd, spec, config); err != nil {
+		fail(err)
+	}
+	if slave != nil {
+		slave.Close()
+	}
+	reapAndForward(status, cmd.Process.Pid, sigc)
+}
+
+// watchParent makes the init exit when pkgbox dies, and returns the
+// configuration pipe, ready to be read.
+func watchParent() (config *os.File) {
 	// The two pipes the init waits on are read through Go's poller, which
 	// os.NewFile uses for a non-blocking descriptor: a blocked read then
 	// parks a goroutine instead of holding a thread, which the runtime
@@ -41,54 +71,68 @@ func initMain() {
 		_, _ = io.Copy(io.Discard, life)
 		os.Exit(137)
 	}()
+	return os.NewFile(fdConfig, "config")
+}
 
+// readConfig reads the configuration pkgbox sends on config. The pipe
+// stays open: its EOF comes later (see startPayload).
+func readConfig(config *os.File) (*initConfig, error) {
 	var cfg initConfig
-	config := os.NewFile(fdConfig, "config")
 	if err := json.NewDecoder(config).Decode(&cfg); err != nil {
-		fail(fmt.Errorf("read sandbox configuration: %w", err))
+		return nil, fmt.Errorf("read sandbox configuration: %w", err)
 	}
-	spec := cfg.Spec
-	if spec == nil {
-		fail(errors.New("read sandbox configuration: empty"))
+	if cfg.Spec == nil {
+		return nil, errors.New("read sandbox configuration: empty")
 	}
+	return &cfg, nil
+}
 
+// setupSandbox builds the sandbox around the init, in this order: the root
+// and its mounts (pivoted into), the hostname, the network (lo, or pasta's
+// DNS forwarder), and close-on-exec on every inherited descriptor.
+func setupSandbox(cfg *initConfig) error {
+	spec := cfg.Spec
 	if err := setupRoot(spec); err != nil {
-		fail(err)
+		return err
 	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-			fail(fmt.Errorf("set hostname %q: %w", spec.Hostname, err))
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
 	if !spec.Network {
 		if err := loopbackUp(); err != nil {
-			fail(err)
+			return err
 		}
 	} else if cfg.DNSForward {
 		if err := useDNSForwarder(); err != nil {
-			fail(err)
+			return err
 		}
 	}
 	// Nothing the init holds may leak into the payload: the life pipe, the
 	// status pipe, locks. Go opens its own files close-on-exec; the
 	// inherited ones are not.
-	if err := closeOnExecFrom(3); err != nil {
-		fail(err)
-	}
+	return closeOnExecFrom(3)
+}
 
-	cmd, err := payloadCommand(spec)
+// preparePayload builds the payload's command and its standard streams:
+// a new terminal, whose master goes to pkgbox, or the init's own. It
+// returns the terminal's slave (nil without a TTY), for the caller to close
+// once the payload has started.
+func preparePayload(cfg *initConfig) (cmd *exec.Cmd, slave *os.File, err error) {
+	spec := cfg.Spec
+	cmd, err = payloadCommand(spec)
 	if err != nil {
-		fail(err)
+		return nil, nil, err
 	}
-	var slave *os.File
 	if spec.TTY {
 		var master *os.File
 		master, slave, err = openPTY(cfg.Winsize)
 		if err != nil {
-			fail(err)
+			return nil, nil, err
 		}
 		if err := sendFD(os.NewFile(uintptr(cfg.ConsoleFD), "console"), master); err != nil {
-			fail(fmt.Errorf("pass terminal to pkgbox: %w", err))
+			return nil, nil, fmt.Errorf("pass terminal to pkgbox: %w", err)
 		}
 		master.Close()
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -99,11 +143,13 @@ func initMain() {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		cmd.SysProcAttr.Setpgid = true
 	}
+	return cmd, slave, nil
+}
 
-	// PID 1 ignores every signal it has no handler for, so the ones to
-	// forward need handlers; SIGCHLD drives the reaper.
-	sigc := make(chan os.Signal, 32)
-	signal.Notify(sigc, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+// startPayload waits for the configuration's EOF, confines the payload
+// unless spec is privileged, and starts it. It locks the calling goroutine
+// to its thread for good.
+func startPayload(cmd *exec.Cmd, spec *Spec, config *os.File) error {
 	// The bounding set is per thread, and the payload inherits the one of
 	// the thread that forks it: drop and start on one locked thread.
 	runtime.LockOSThread()
@@ -114,16 +160,19 @@ func initMain() {
 	_, _ = io.Copy(io.Discard, config)
 	if !spec.Privileged {
 		if err := confine(cmd); err != nil {
-			fail(err)
+			return err
 		}
 	}
 	if err := cmd.Start(); err != nil {
-		fail(fmt.Errorf("start %q: %w", spec.Args[0], err))
+		return fmt.Errorf("start %q: %w", spec.Args[0], err)
 	}
-	if slave != nil {
-		slave.Close()
-	}
-	pid := cmd.Process.Pid
+	return nil
+}
+
+// reapAndForward reaps every child of the init and forwards the signals
+// of sigc to the payload pid's process group, until the payload ends: the
+// init then exits with its status (exitWith). It never returns.
+func reapAndForward(status *os.File, pid int, sigc <-chan os.Signal) {
 	// Only this loop waits: exec.Cmd.Wait would race it for the status.
 	reap := func() {
 		for {

@@ -70,32 +70,87 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if os.Geteuid() != 0 {
 		return nil, &NeedRootError{}
 	}
-	cfg := &initConfig{Spec: spec}
-	var closeAfterStart, closeAfterWait []*os.File
-	defer func() {
-		for _, f := range append(closeAfterStart, closeAfterWait...) {
-			f.Close()
-		}
-	}()
-	pipe := func() (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
+	r := &sandboxRun{spec: spec, stdio: stdio, cfg: &initConfig{Spec: spec}}
+	// Whatever the outcome, undo the host-side steps taken so far.
+	defer r.cleanup()
+	if err := r.prepare(); err != nil {
+		return nil, err
+	}
+	if err := r.start(ctx); err != nil {
+		return nil, err
+	}
+	r.relayTerminal()
+	waitErr := r.supervise(ctx)
+	return r.finish(waitErr)
+}
+
+// sandboxRun is one sandbox in flight: what Run has made on the host, and
+// what it must undo when the sandbox ends (cleanup).
+type sandboxRun struct {
+	spec  *Spec
+	stdio Stdio
+	cfg   *initConfig
+
+	cmd                       *exec.Cmd
+	configW, statusR, console *os.File
+	// Closed once the init has started (closeAfterStart: the init's own
+	// ends), and when Run returns (both lists).
+	closeAfterStart, closeAfterWait []*os.File
+
+	pastaBin string
+	link     *pasta
+	cg       *cgroup
+	devs     *deviceCgroup
+	joins    []cgroupJoin
+	sigc     chan os.Signal
+	waited   chan error // the init's exec.Cmd.Wait, from the thread that started it
+
+	relay     *ttyRelay
+	relayCh   chan *ttyRelay
+	relayDone chan struct{}
+}
+
+// prepare makes everything the init needs before it starts: the pipes, the
+// descriptors it inherits, its command, and the cgroups it is born in.
+func (r *sandboxRun) prepare() error {
+	extra, err := r.openPipes()
+	if err != nil {
+		return err
+	}
+	extra, err = r.extraFiles(extra)
+	if err != nil {
+		return err
+	}
+	if err := r.command(extra); err != nil {
+		return err
+	}
+	return r.makeCgroups()
+}
+
+// openPipes makes the config, status and life pipes and returns the init's
+// ends, in the order of its descriptors (fdConfig, fdStatus, fdLife).
+func (r *sandboxRun) openPipes() ([]*os.File, error) {
+	pipe := func() (rd, wr *os.File, err error) {
+		rd, wr, err = os.Pipe()
 		if err != nil {
 			return nil, nil, fmt.Errorf("start sandbox: %w", err)
 		}
-		return r, w, nil
+		return rd, wr, nil
 	}
 	configR, configW, err := pipe()
 	if err != nil {
 		return nil, err
 	}
-	closeAfterStart = append(closeAfterStart, configR)
-	closeAfterWait = append(closeAfterWait, configW)
+	r.configW = configW
+	r.closeAfterStart = append(r.closeAfterStart, configR)
+	r.closeAfterWait = append(r.closeAfterWait, configW)
 	statusR, statusW, err := pipe()
 	if err != nil {
 		return nil, err
 	}
-	closeAfterStart = append(closeAfterStart, statusW)
-	closeAfterWait = append(closeAfterWait, statusR)
+	r.statusR = statusR
+	r.closeAfterStart = append(r.closeAfterStart, statusW)
+	r.closeAfterWait = append(r.closeAfterWait, statusR)
 	// The init watches lifeR: it reads EOF only when every copy of lifeW is
 	// closed, that is when this process is gone. Pdeathsig alone is not
 	// enough (golang/go#27505: it follows the thread, not the process).
@@ -103,29 +158,34 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if err != nil {
 		return nil, err
 	}
-	closeAfterStart = append(closeAfterStart, lifeR)
-	closeAfterWait = append(closeAfterWait, lifeW)
+	r.closeAfterStart = append(r.closeAfterStart, lifeR)
+	r.closeAfterWait = append(r.closeAfterWait, lifeW)
+	return []*os.File{configR, statusW, lifeR}, nil
+}
 
-	extra := []*os.File{configR, statusW, lifeR}
-	var console *os.File
+// extraFiles appends to extra, the pipes' ends, the other descriptors the
+// init inherits: the console socket (TTY only), Spec.Hold and the detached
+// trees of file mounts, whose numbers it writes into the configuration.
+func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
+	spec := r.spec
 	if spec.TTY {
 		parentEnd, childEnd, err := socketPair()
 		if err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
 		}
-		console = parentEnd
-		closeAfterStart = append(closeAfterStart, childEnd)
-		closeAfterWait = append(closeAfterWait, parentEnd)
-		cfg.ConsoleFD = fdConfig + len(extra)
+		r.console = parentEnd
+		r.closeAfterStart = append(r.closeAfterStart, childEnd)
+		r.closeAfterWait = append(r.closeAfterWait, parentEnd)
+		r.cfg.ConsoleFD = fdConfig + len(extra)
 		extra = append(extra, childEnd)
-		cfg.Winsize = terminalSize(stdio.Stdout)
+		r.cfg.Winsize = terminalSize(r.stdio.Stdout)
 	}
 	for _, f := range spec.Hold {
-		cfg.HoldFDs = append(cfg.HoldFDs, fdConfig+len(extra))
+		r.cfg.HoldFDs = append(r.cfg.HoldFDs, fdConfig+len(extra))
 		extra = append(extra, f)
 	}
 	trees, err := detachMounts(spec)
-	closeAfterStart = append(closeAfterStart, trees...)
+	r.closeAfterStart = append(r.closeAfterStart, trees...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +199,17 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 				trees = trees[1:]
 			}
 		}
-		cfg.Spec = &sp
+		r.cfg.Spec = &sp
 	}
+	return extra, nil
+}
 
+// command builds the init's command (this binary, re-executed) with the
+// namespaces it is born in, and finds pasta when the network is on.
+func (r *sandboxRun) command(extra []*os.File) error {
+	spec, stdio := r.spec, r.stdio
 	cmd := exec.Command("/proc/self/exe", InitArg)
+	r.cmd = cmd
 	cmd.Env = []string{}
 	cmd.ExtraFiles = extra
 	cmd.Stderr = os.Stderr // only a crash of the init itself prints here
@@ -152,10 +219,10 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	// A network namespace of its own in every case: with the network,
 	// pasta links it to the world (pasta_linux.go), never the host's own.
 	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET
-	var pastaBin string
 	if spec.Network {
-		if pastaBin, err = lookPasta(); err != nil {
-			return nil, err
+		var err error
+		if r.pastaBin, err = lookPasta(); err != nil {
+			return err
 		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -165,52 +232,109 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		// which forwards them, instead of racing it to the payload.
 		Setsid: true,
 	}
+	return nil
+}
 
+// makeCgroups makes the sandbox's cgroups (Spec.Limits, and the device
+// cgroup of a confined sandbox) and arranges for the init to be born in
+// them.
+func (r *sandboxRun) makeCgroups() error {
+	spec, cmd := r.spec, r.cmd
 	cgName := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
-	var cg *cgroup
 	if spec.Limits != (Limits{}) {
-		cg, err = newCgroup(cgName, spec.Limits)
+		cg, err := newCgroup(cgName, spec.Limits)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer cg.remove()
+		r.cg = cg
 	}
 	// The init is born in its cgroups, never moved there: on v1 the
 	// starting thread joins them for the fork (startIn), on v2 clone3
 	// puts it there (CLONE_INTO_CGROUP).
-	var joins []cgroupJoin
-	if cg != nil && cg.v2 {
+	if cg := r.cg; cg != nil && cg.v2 {
 		dir, err := cg.open()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		closeAfterStart = append(closeAfterStart, dir)
+		r.closeAfterStart = append(r.closeAfterStart, dir)
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(dir.Fd())
 	} else if cg != nil {
 		for _, dir := range cg.dirs() {
-			joins = append(joins, cgroupJoin{dir: dir})
+			r.joins = append(r.joins, cgroupJoin{dir: dir})
 		}
 	}
 	// Best effort: where no device cgroup can be made, a confined payload
 	// still has no CAP_MKNOD and every mount but /dev is nodev.
 	if !spec.Privileged {
 		if devs, err := newDeviceCgroup(cgName); err == nil {
-			defer devs.remove()
-			joins = append(joins, devs.join())
+			r.devs = devs
+			r.joins = append(r.joins, devs.join())
 		}
 	}
+	return nil
+}
 
+// cleanup undoes, in reverse order, what Run did on the host: it stops
+// pasta, stops forwarding signals, removes the cgroups and closes the
+// files Run still holds.
+func (r *sandboxRun) cleanup() {
+	if r.link != nil {
+		r.link.stop()
+	}
+	if r.sigc != nil {
+		signal.Stop(r.sigc)
+	}
+	if r.devs != nil {
+		r.devs.remove()
+	}
+	if r.cg != nil {
+		r.cg.remove()
+	}
+	for _, f := range append(r.closeAfterStart, r.closeAfterWait...) {
+		f.Close()
+	}
+}
+
+// start starts the init in its namespaces and cgroups, links its network
+// (pasta) and then sends it its configuration, whose EOF lets the payload
+// start.
+func (r *sandboxRun) start(ctx context.Context) error {
 	// Forward signals from before the start, so none is lost in between.
-	sigc := make(chan os.Signal, 8)
-	signal.Notify(sigc, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
-	defer signal.Stop(sigc)
+	r.sigc = make(chan os.Signal, 8)
+	signal.Notify(r.sigc, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGWINCH)
+	if err := r.startInit(); err != nil {
+		return err
+	}
+	if r.spec.Network {
+		// The init waits for its configuration: its payload starts only
+		// once pasta has configured the namespace.
+		link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid)
+		if err != nil {
+			r.cmd.Process.Kill()
+			<-r.waited
+			return err
+		}
+		r.link = link
+		r.cfg.DNSForward = link.dnsForward
+	}
+	for _, f := range r.closeAfterStart {
+		f.Close()
+	}
+	r.closeAfterStart = nil
+	return r.sendConfig()
+}
 
+// startInit forks the init from a thread of its own, which then waits for
+// it; r.waited receives the result of that wait.
+func (r *sandboxRun) startInit() error {
+	cmd, joins := r.cmd, r.joins
 	// Start and wait from one goroutine locked to its OS thread: Pdeathsig
 	// fires when the thread that forked the child exits (golang/go#27505),
 	// so that thread must live as long as the child.
 	started := make(chan error, 1)
 	waited := make(chan error, 1)
+	r.waited = waited
 	// The thread is never unlocked: it exits with the goroutine, so that
 	// one that joined the sandbox's cgroups never serves other goroutines
 	// (see startIn).
@@ -225,174 +349,29 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 		waited <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start sandbox: %w", err)
+		return fmt.Errorf("start sandbox: %w", err)
 	}
-	if spec.Network {
-		// The init waits for its configuration: its payload starts only
-		// once pasta has configured the namespace.
-		link, err := startPasta(ctx, pastaBin, cmd.Process.Pid)
-		if err != nil {
-			cmd.Process.Kill()
-			<-waited
-			return nil, err
-		}
-		defer link.stop()
-		cfg.DNSForward = link.dnsForward
-	}
-	for _, f := range closeAfterStart {
-		f.Close()
-	}
-	closeAfterStart = nil
-
-	data, err := json.Marshal(cfg)
-	if err == nil {
-		_, err = configW.Write(data)
-	}
-	configW.Close()
-	if err != nil {
-		cmd.Process.Kill()
-		<-waited
-		return nil, fmt.Errorf("start sandbox: send configuration: %w", err)
-	}
-
-	var relay *ttyRelay
-	relayCh := make(chan *ttyRelay, 1)
-	relayDone := make(chan struct{})
-	if spec.TTY {
-		go func() {
-			defer close(relayDone)
-			master, err := receiveFD(console)
-			if err != nil {
-				return // the init failed before making the terminal; it says why
-			}
-			r, err := startRelay(master, stdio)
-			if err != nil {
-				master.Close()
-				return
-			}
-			relayCh <- r
-			r.wait()
-		}()
-	} else {
-		close(relayDone)
-	}
-
-	var waitErr error
-	var kill <-chan time.Time
-	done := ctx.Done()
-loop:
-	for {
-		select {
-		case waitErr = <-waited:
-			break loop
-		case relay = <-relayCh:
-		case <-done:
-			done = nil
-			_ = cmd.Process.Signal(unix.SIGTERM)
-			if kill == nil {
-				kill = time.After(KillGrace)
-			}
-		case <-kill:
-			_ = cmd.Process.Kill()
-		case sig := <-sigc:
-			if sig == unix.SIGWINCH {
-				if relay != nil {
-					relay.resize()
-				}
-				continue
-			}
-			_ = cmd.Process.Signal(sig)
-			if (sig == unix.SIGTERM || sig == unix.SIGHUP) && kill == nil {
-				kill = time.After(KillGrace)
-			}
-		}
-	}
-	// The payload's end kills the namespace, which closes the terminal's
-	// other side: the relay drains what is left and stops by itself.
-	select {
-	case <-relayDone:
-	case <-time.After(2 * time.Second):
-	}
-	if relay == nil {
-		select {
-		case relay = <-relayCh:
-		default:
-		}
-	}
-	if relay != nil {
-		relay.restore()
-	}
-	res, err := collect(statusR, cmd, waitErr)
-	if res != nil && cg != nil {
-		res.Limit = cg.hit()
-	}
-	return res, err
+	return nil
 }
 
-// awaitExit returns once the process pid, a child not yet reaped, has
-// ended, having waited in Go's poller on a pidfd of its own (a pidfd turns
-// readable then); exec.Cmd.Wait then reaps it at once. Wait alone blocks
-// in waitid(2), and a thread blocked in a system call for more than 10 ms
-// makes the runtime's monitor take its P back and then wake every 20 µs
-// for a millisecond: ~50 wake-ups, ~0.45 ms of CPU per entry here (issue
-// 12). The pidfd is a new open file of its own (pidfd_open), so that
-// PIDFD_NONBLOCK, which also makes waitid on it non-blocking, never
-// reaches the one Wait uses. Where no pidfd can be polled, it returns at
-// once and Wait blocks as before.
-func awaitExit(pid int) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return
+// sendConfig writes the configuration to the init and closes the pipe;
+// should that fail, it kills the init and waits for it.
+func (r *sandboxRun) sendConfig() error {
+	data, err := json.Marshal(r.cfg)
+	if err == nil {
+		_, err = r.configW.Write(data)
 	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
+	r.configW.Close()
 	if err != nil {
-		return
+		r.cmd.Process.Kill()
+		<-r.waited
+		return fmt.Errorf("start sandbox: send configuration: %w", err)
 	}
-	_ = rc.Read(func(fd uintptr) bool {
-		// WNOWAIT: look, and leave the reaping to Wait.
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		return err != nil || info.Signo != 0
-	})
+	return nil
 }
 
 // cgroupSeq numbers the cgroups of one pkgbox process.
 var cgroupSeq atomic.Int64
-
-// collect turns the init's last message and its wait status into a Result.
-func collect(statusR *os.File, cmd *exec.Cmd, waitErr error) (*Result, error) {
-	dec := json.NewDecoder(statusR)
-	var last initStatus
-	for {
-		var st initStatus
-		if err := dec.Decode(&st); err != nil {
-			break
-		}
-		last = st
-	}
-	if last.Error != "" {
-		return nil, setupError(last)
-	}
-	if last.Exit != nil {
-		res := &Result{ExitCode: *last.Exit}
-		if last.Signal != 0 {
-			res.Signal = unix.Signal(last.Signal)
-		}
-		return res, nil
-	}
-	// No word from the init: it was killed (by us after the grace period, or
-	// by someone else) or crashed.
-	ps := cmd.ProcessState
-	if ps == nil {
-		return nil, fmt.Errorf("run sandbox: %w", waitErr)
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return &Result{ExitCode: 128 + int(ws.Signal()), Signal: ws.Signal()}, nil
-	}
-	return nil, fmt.Errorf("sandbox init ended without reporting (exit status %d)", ps.ExitCode())
-}
 
 // NeedRootError says pkgbox must run as root for namespaces and mounts.
 type NeedRootError struct{}
