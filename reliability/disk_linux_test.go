@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pkgbox/bootstrap"
 	"pkgbox/internal/testenv"
 	"pkgbox/session"
 	"pkgbox/store"
@@ -48,10 +49,15 @@ func TestFullDisk(t *testing.T) {
 
 	t.Run("create", func(t *testing.T) {
 		dir := smallStore(t, "160m")
-		// The shared cache's packages, so that the create fills the store
-		// while it unpacks, not while it downloads.
-		cache := filepath.Join(dir, "cache", "apt")
-		if out, err := exec.Command("cp", "-a", filepath.Join(shared, "cache", "apt", "."), cache).CombinedOutput(); err != nil {
+		// The shared cache's packages of this suite (only: the shared
+		// store may hold other suites' too), so that the create fills the
+		// store while it unpacks, not while it downloads.
+		suiteArch := session.HostSuite() + "-" + bootstrap.HostArch()
+		cache := filepath.Join(dir, "cache", "apt", suiteArch)
+		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("cp", "-a", filepath.Join(shared, "cache", "apt", suiteArch), cache).CombinedOutput(); err != nil {
 			t.Fatalf("copy the cache: %v: %s", err, out)
 		}
 		out, err := pkgbox(dir, "create", session.HostSuite(), "--variant", "minbase", "--name", "full").CombinedOutput()

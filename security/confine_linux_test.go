@@ -137,6 +137,15 @@ func TestKeyringUnreachable(t *testing.T) {
 		t.Skipf("cannot add a key to root's user keyring: %v", err)
 	}
 	t.Cleanup(func() { _, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0) })
+	// Readable by its user (root), not only by a possessor, so that the
+	// control below depends on the sandbox, not on which session keyring
+	// the test and the sandbox started in. Under sudo, pam_keyinit gives the
+	// test a session keyring without root's user keyring in it: link that
+	// in first, to possess the key and be allowed to change it.
+	_, _ = unix.KeyctlInt(unix.KEYCTL_LINK, unix.KEY_SPEC_USER_KEYRING, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
+	if err := unix.KeyctlSetperm(id, 0x3f3f0000); err != nil {
+		t.Skipf("cannot make the test key readable by root in this session's keyrings: %v", err)
+	}
 	script := fmt.Sprintf(`my ($type, $desc) = ("user", "%s");
 my $id = syscall(250, 10, -4, $type, $desc, 0);
 print "search $id errno ", $!+0, "\n";
