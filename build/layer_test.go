@@ -56,7 +56,7 @@ func TestListsID(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(lists, "partial"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	list := filepath.Join(lists, "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages")
+	list := filepath.Join(lists, "mirror.example_debian_dists_bookworm_main_binary-amd64_Packages")
 	if err := os.WriteFile(list, []byte("Package: a\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
