@@ -11,16 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"pkgbox/bootstrap"
 	"pkgbox/debian"
@@ -412,71 +408,6 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 	return abs, nil
 }
 
-// ChooseRoot says which root a build of source (a directory holding
-// debian/, or a .dsc; "" for a package to fetch, which comes from the
-// root's suite) runs on: root when given; else the root named after
-// the changelog's distribution, if the store has one; else the default
-// root, named after the host's suite. dist (--dist), when given, stands
-// for the changelog's distribution. missing says that the default root
-// does not exist yet: the caller makes it (as pkgbox create would) before
-// it calls Build with Root set to name.
-func ChooseRoot(s *store.Store, source, root, dist string) (name string, missing bool, err error) {
-	if root != "" {
-		return root, false, nil
-	}
-	var src *debian.Source // none yet for a package to fetch
-	if source != "" {
-		if src, err = readSource(source); err != nil {
-			return "", false, err
-		}
-	}
-	if name, err = chooseRoot(s, "", withDist(src, dist)); err != nil {
-		return "", false, err
-	}
-	_, err = s.Root(name)
-	return name, errors.Is(err, store.ErrNoRoot), nil
-}
-
-// chooseRoot is ChooseRoot for a source already read.
-func chooseRoot(s *store.Store, root string, src *debian.Source) (string, error) {
-	if root != "" {
-		return root, nil
-	}
-	if d := distribution(src); d != "" && d != "UNRELEASED" && store.ValidateName(d) == nil {
-		if _, err := s.Root(d); err == nil {
-			return d, nil
-		}
-	}
-	name := session.HostSuite()
-	if name == "" {
-		return "", errors.New("choose a root with --root: the host's suite is unknown")
-	}
-	return name, nil
-}
-
-// withDist is src as if its changelog named dist (when given), for the
-// choice of the root.
-func withDist(src *debian.Source, dist string) *debian.Source {
-	if dist == "" {
-		return src
-	}
-	var c debian.Source
-	if src != nil {
-		c = *src
-	}
-	c.Distribution = dist
-	return &c
-}
-
-// distribution is the changelog's distribution, or "" for a package still
-// to be fetched (its suite is the root's).
-func distribution(src *debian.Source) string {
-	if src == nil {
-		return ""
-	}
-	return src.Distribution
-}
-
 // buildArgs is dpkg-buildpackage's command line.
 func (b *builder) buildArgs() []string {
 	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
@@ -518,68 +449,4 @@ func (b *builder) buildEnv() []string {
 		env = append(env, "DEB_BUILD_PROFILES="+strings.Join(b.req.Profiles, " "))
 	}
 	return env
-}
-
-// FormatSize writes a byte count the way --memory reads it.
-func FormatSize(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return fmt.Sprintf("%d%s", n/u.size, u.suffix)
-		}
-	}
-	return fmt.Sprint(n)
-}
-
-// ParseSize reads a size such as 512M, 2G or 1048576 (bytes). A size that
-// does not fit in an int64 is an error: it would wrap, to 0 (no limit) or
-// below.
-func ParseSize(s string) (int64, error) {
-	mult := int64(1)
-	num := strings.TrimSpace(s)
-	suffix := ""
-	if num != "" {
-		switch suffix = strings.ToUpper(num[len(num)-1:]); suffix {
-		case "K":
-			mult = 1 << 10
-		case "M":
-			mult = 1 << 20
-		case "G":
-			mult = 1 << 30
-		case "T":
-			mult = 1 << 40
-		default:
-			suffix = ""
-		}
-		num = num[:len(num)-len(suffix)]
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err == nil && n > math.MaxInt64/mult || errors.Is(err, strconv.ErrRange) && n > 0 {
-		return 0, fmt.Errorf("size %q is too large: at most %d%s (2^63-1 bytes)", s, math.MaxInt64/mult, suffix)
-	}
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("size %q: want a number of bytes, or one with K, M, G or T", s)
-	}
-	return n * mult, nil
-}
-
-// DefaultPids is the default process limit of a build: far above what a
-// parallel build needs, far below what takes a machine down.
-const DefaultPids = 8192
-
-// DefaultMemory is the default memory limit of a build: three quarters of
-// the machine's memory, so that a runaway build is stopped before the
-// host's own processes are squeezed out. Zero when it cannot tell.
-func DefaultMemory() int64 {
-	// sysinfo(2)'s total is /proc/meminfo's MemTotal, without opening and
-	// parsing a file in every pkgbox process, which registers this as a
-	// flag's default (issue 12).
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
-		return 0
-	}
-	unit := max(int64(si.Unit), 1)
-	return int64(si.Totalram) * unit / 4 * 3 / (1 << 20) * (1 << 20) // whole MiB
 }
