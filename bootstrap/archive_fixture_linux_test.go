@@ -464,14 +464,13 @@ func serveArchive(t *testing.T, fx *archiveFixture) *archiveServer {
 var testHosts atomic.Int32
 
 // testHostListener makes a network namespace with a veth link to the host
-// and returns a TCP listener inside it. Each test host takes its own /30 of
+// and returns a TCP listener inside it. Each test host takes its own address of
 // the benchmarking range 198.18.0.0/15, by the test process's PID and a
 // count.
 func testHostListener(t *testing.T) net.Listener {
 	t.Helper()
 	n := (os.Getpid()*8 + int(testHosts.Add(1))) % 16000
 	ns, hostIf, nsIf := fmt.Sprintf("pkgbox-arch-%d", n), fmt.Sprintf("pbxh%d", n), fmt.Sprintf("pbxn%d", n)
-	hostIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+1)
 	nsIP := fmt.Sprintf("198.18.%d.%d", n/64, n%64*4+2)
 	ip := func(args ...string) {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -481,12 +480,16 @@ func testHostListener(t *testing.T) net.Listener {
 	_ = exec.Command("ip", "netns", "del", ns).Run() // left by a killed run
 	ip("netns", "add", ns)
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() }) // takes the veth pair with it
+	// The host's end has no address, only a route to the test host: an
+	// address of the host's own would be one more host address that other
+	// tests running meanwhile (security's) see and probe.
 	ip("link", "add", hostIf, "type", "veth", "peer", "name", nsIf, "netns", ns)
-	ip("addr", "add", hostIP+"/30", "dev", hostIf)
 	ip("link", "set", hostIf, "up")
-	ip("-n", ns, "addr", "add", nsIP+"/30", "dev", nsIf)
+	ip("route", "add", nsIP+"/32", "dev", hostIf)
+	ip("-n", ns, "addr", "add", nsIP+"/32", "dev", nsIf)
 	ip("-n", ns, "link", "set", nsIf, "up")
 	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", ns, "route", "add", "default", "dev", nsIf)
 	// A socket belongs to the network namespace of the thread that made
 	// it: make it from a thread that enters the test host and never leaves
 	// (the runtime retires a locked thread that ends locked).
