@@ -119,33 +119,6 @@ func (r *rootFS) WriteFile(unsafePath string, data []byte, mode os.FileMode, uid
 	return nil
 }
 
-// Mkdir makes directory unsafePath in the root (and its parents) and sets
-// its owner and mode.
-func (r *rootFS) Mkdir(unsafePath string, mode os.FileMode, uid, gid int) error {
-	d, err := r.dir(unsafePath, mode)
-	if err != nil {
-		return fmt.Errorf("make %s in root: %w", unsafePath, err)
-	}
-	defer d.Close()
-	if err := unix.Fchown(int(d.Fd()), uid, gid); err != nil {
-		return fmt.Errorf("make %s in root: %w", unsafePath, err)
-	}
-	if err := unix.Fchmod(int(d.Fd()), uint32(mode.Perm())); err != nil {
-		return fmt.Errorf("make %s in root: %w", unsafePath, err)
-	}
-	return nil
-}
-
-// Exists tells whether unsafePath exists in the root.
-func (r *rootFS) Exists(unsafePath string) bool {
-	h, err := pathrs.OpenatInRoot(r.root, unsafePath)
-	if err != nil {
-		return false
-	}
-	h.Close()
-	return true
-}
-
 // List names the entries of directory unsafePath in the root.
 func (r *rootFS) List(unsafePath string) ([]string, error) {
 	h, err := pathrs.OpenatInRoot(r.root, unsafePath)
