@@ -53,7 +53,19 @@ func (e *FetchError) Error() string {
 	case e.Unavailable:
 		return fmt.Sprintf("fetch source %q: the mirror of %s does not serve its files (404)", e.Package, e.Suite)
 	}
-	return fmt.Sprintf("fetch source %q from %s: apt-get source failed:\n%s", e.Package, e.Suite, e.Tail)
+	return fmt.Sprintf("fetch source %q from %s: apt-get source failed: %s", e.Package, e.Suite, aptError(e.Tail))
+}
+
+// aptError is the line of apt's output that says what went wrong: its
+// first "E:" line (the later ones sum it up), else its last line.
+func aptError(output string) string {
+	lines := strings.Split(strings.TrimSpace(output), "\n")
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "E: ") {
+			return strings.TrimPrefix(l, "E: ")
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Hint says what to do.

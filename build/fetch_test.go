@@ -43,3 +43,11 @@ func TestFetchFailure(t *testing.T) {
 		t.Error("no message or hint")
 	}
 }
+
+func TestFetchFailureOneLine(t *testing.T) {
+	e := fetchFailure("x", "bookworm", "Reading package lists...\nW: something odd\nE: Failed to fetch http://mirror.example/x.dsc  Connection failed\nE: Some files failed to download\n")
+	want := `fetch source "x" from bookworm: apt-get source failed: Failed to fetch http://mirror.example/x.dsc  Connection failed`
+	if e.NotFound || e.Unavailable || e.Error() != want {
+		t.Errorf("got %q (%+v), want %q", e.Error(), e, want)
+	}
+}
