@@ -104,9 +104,14 @@ func setupSandbox(cfg *initConfig) error {
 		if err := loopbackUp(); err != nil {
 			return err
 		}
-	} else if cfg.DNSForward {
-		if err := useDNSForwarder(); err != nil {
+	} else {
+		if err := blockHostAddrs(cfg.HostAddrs); err != nil {
 			return err
+		}
+		if cfg.DNSForward {
+			if err := useDNSForwarder(); err != nil {
+				return err
+			}
 		}
 	}
 	// Nothing the init holds may leak into the payload: the life pipe, the

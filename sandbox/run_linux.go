@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -41,6 +42,9 @@ type initConfig struct {
 	// DNSForward: point the sandbox's loopback resolvers at pasta's DNS
 	// forwarder (see useDNSForwarder).
 	DNSForward bool `json:"dns_forward,omitempty"`
+	// HostAddrs are the host's addresses, which the sandbox's network
+	// must not reach (see blockHostAddrs).
+	HostAddrs []netip.Addr `json:"host_addrs,omitempty"`
 }
 
 // initStatus is one message from the init.
@@ -307,6 +311,13 @@ func (r *sandboxRun) start(ctx context.Context) error {
 		return err
 	}
 	if r.spec.Network {
+		addrs, err := hostAddrs()
+		if err != nil {
+			r.cmd.Process.Kill()
+			<-r.waited
+			return err
+		}
+		r.cfg.HostAddrs = addrs
 		// The init waits for its configuration: its payload starts only
 		// once pasta has configured the namespace.
 		link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid)

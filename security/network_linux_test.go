@@ -83,6 +83,7 @@ type hostSide struct {
 func newHostSide(t *testing.T) *hostSide {
 	t.Helper()
 	h := &hostSide{marker: fmt.Sprintf("pkgbox-%d-%d", os.Getpid(), time.Now().UnixNano()), stop: make(chan struct{})}
+	addOtherInterface(t)
 	addrs := hostAddrs(t)
 	gw := defaultGateway(t)
 	var ports []int
@@ -238,6 +239,44 @@ func (h *hostSide) check(t *testing.T, out string, wantOwnSniff bool) {
 	if t.Failed() {
 		t.Logf("targets %v\noutput:\n%s", h.targets, out)
 	}
+}
+
+// otherIface is an interface the tests give the host (a veth pair: this
+// machine's kernel has no dummy driver), standing for a
+// docker0 or libvirt bridge or a VPN: its addresses are the host's own, on
+// another interface than the one pasta copies into the sandbox.
+const otherIface = "pkgboxsec0"
+
+// addOtherInterface gives the host otherIface, with an IPv4 and an IPv6
+// address from the documentation ranges, for the rest of the test. A run
+// killed midway leaves it: it is removed first.
+func addOtherInterface(t *testing.T) {
+	t.Helper()
+	ip := func(args ...string) error {
+		out, err := exec.Command("ip", args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	_ = ip("link", "del", otherIface)
+	for _, args := range [][]string{
+		{"link", "add", otherIface, "type", "veth", "peer", "name", otherIface + "p"},
+		{"link", "set", otherIface + "p", "up"},
+		{"addr", "add", "198.51.100.77/32", "dev", otherIface},
+		{"-6", "addr", "add", "2001:db8:77::1/128", "dev", otherIface, "nodad"},
+		{"link", "set", otherIface, "up"},
+	} {
+		if err := ip(args...); err != nil {
+			_ = ip("link", "del", otherIface)
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if err := ip("link", "del", otherIface); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // hostAddrs are the host's own addresses, loopback included; IPv6
