@@ -103,9 +103,16 @@ type Request struct {
 	// NoLayers installs the build dependencies afresh, and keeps no layer
 	// of them (see layer.go).
 	NoLayers bool
+	// Ccache compiles through the root's compiler cache (see ccache.go),
+	// which CcacheMaxSize bounds (0: store.DefaultCcacheMaxSize).
+	Ccache        bool
+	CcacheMaxSize int64
 
 	// layerSalt, mixed into layer keys, gives a test layers of its own.
 	layerSalt string
+	// ccacheSalt, added to the compiler cache's name, gives a test a cache
+	// of its own.
+	ccacheSalt string
 	// dummyDeps installs the build dependencies through a dummy package, as
 	// for apt without satisfy, whatever the root's apt (for tests).
 	dummyDeps bool
@@ -134,6 +141,8 @@ type Result struct {
 	Session   string     `json:"kept_session,omitempty"`
 	// Layer says whether a build-dependency layer was reused or made.
 	Layer *LayerUse `json:"layer,omitempty"`
+	// Ccache says what the compiler cache did (--ccache).
+	Ccache *CcacheUse `json:"ccache,omitempty"`
 	// Tail is the log's last lines, for a failure report.
 	Tail []string `json:"-"`
 }
@@ -251,6 +260,13 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 		return nil, err
 	}
 	b.sess = sess
+	if err := b.openCcache(ctx); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	if b.ccache != nil {
+		defer b.ccache.Close()
+	}
 	defer func() {
 		if req.Keep {
 			res.Session = sess.ID()
@@ -280,6 +296,8 @@ type builder struct {
 	in   *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
+	// ccache is the root's compiler cache, locked for the build (--ccache).
+	ccache *store.Ccache
 }
 
 // step runs one phase, timing it and marking it failed if it fails.
