@@ -105,7 +105,7 @@ func (b *builder) ccacheRun(ctx context.Context, out *strings.Builder, args ...s
 }
 
 // ccacheStats reads ccache's counters after the build into the result.
-// Failing to is no reason to fail the build: ccache before 3.7 has no
+// Failing to is no reason to fail the build: an old ccache has no
 // --print-stats, for one.
 func (b *builder) ccacheStats(ctx context.Context) {
 	var out strings.Builder
@@ -123,7 +123,7 @@ func (b *builder) ccacheStats(ctx context.Context) {
 
 // parseCcacheStats reads `ccache --print-stats` (tab-separated counters):
 // hits (direct and preprocessed), misses and the cache's size in bytes.
-// ccache 4 and 3.7 name the hit counters differently.
+// ccache 4 and 3 name the hit counters differently.
 func parseCcacheStats(out string) (hits, misses, size int64) {
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "\t")
