@@ -254,19 +254,18 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
 	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
+	if err := b.openCcache(ctx); err != nil {
+		return nil, err
+	}
+	if b.ccache != nil {
+		defer b.ccache.Close()
+	}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
 		return nil, err
 	}
 	b.sess = sess
-	if err := b.openCcache(ctx); err != nil {
-		sess.Close()
-		return nil, err
-	}
-	if b.ccache != nil {
-		defer b.ccache.Close()
-	}
 	defer func() {
 		if req.Keep {
 			res.Session = sess.ID()

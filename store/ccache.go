@@ -79,6 +79,9 @@ func (s *Store) OpenCcache(ctx context.Context, root, arch string, maxSize int64
 		return nil, fmt.Errorf("create compiler cache: %w", err)
 	}
 	data, _ := json.Marshal(ccacheRecord{MaxSize: maxSize})
+	if old, err := os.ReadFile(c.Dir + ".json"); err == nil && string(old) == string(data) {
+		return c, nil // as recorded: no write, and no sync, for each build
+	}
 	if err := WriteFileAtomic(c.Dir+".json", data, 0o600); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("create compiler cache: %w", err)
