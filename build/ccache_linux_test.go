@@ -153,3 +153,65 @@ func TestCcacheHelloReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestCcacheHostileLinks: a build plants links in its compiler cache to
+// host files and directories (whose paths a build can guess), with old
+// times so that they go first, and fills the cache beyond its bound. gc's
+// trim deletes the links and the filler, never what they point at.
+func TestCcacheHostileLinks(t *testing.T) {
+	withCcache := ccacheTest(t)
+	host := t.TempDir()
+	victim, victimDir := filepath.Join(host, "victim"), filepath.Join(host, "dir")
+	if err := os.MkdirAll(victimDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{victim, filepath.Join(victimDir, "inside")} {
+		if err := os.WriteFile(f, []byte("host file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+		if err := os.Chtimes(f, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) {
+		withCcache(r)
+		// ccache's 272 statistics files take 1 MiB already.
+		r.CcacheMaxSize = 2 << 20
+		rules := "#!/usr/bin/make -f\n%:\n\tdh $@\noverride_dh_auto_build:\n\tdh_auto_build\n" +
+			"\tln -s " + victim + " $(CCACHE_DIR)/evil-file\n" +
+			"\tln -s " + victimDir + " $(CCACHE_DIR)/evil-dir\n" +
+			"\tmkdir -p $(CCACHE_DIR)/0/0 && ln -s " + victimDir + " $(CCACHE_DIR)/0/0/evil-dir\n" +
+			"\tdd if=/dev/urandom of=$(CCACHE_DIR)/0/filler bs=1M count=3\n" +
+			"\ttouch -h -d 1998-01-01 $(CCACHE_DIR)/evil-file $(CCACHE_DIR)/evil-dir $(CCACHE_DIR)/0/0/evil-dir\n" +
+			"\ttouch -d 2000-01-01 $(CCACHE_DIR)/0/filler\n"
+		if err := os.WriteFile(filepath.Join(r.Source, "debian", "rules"), []byte(rules), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	s := sharedStore(t)
+	dir := res.Ccache.Dir
+	if _, err := os.Lstat(filepath.Join(dir, "evil-dir")); err != nil {
+		t.Fatalf("the build planted no link: %v", err)
+	}
+	g, err := s.TrimCcache(testenv.RootName, filepath.Base(dir), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g == nil || g.After > 2<<20 {
+		t.Fatalf("trim: %+v, want the cache trimmed to its 2 MiB bound", g)
+	}
+	for _, f := range []string{victim, filepath.Join(victimDir, "inside")} {
+		if data, err := os.ReadFile(f); err != nil || string(data) != "host file\n" {
+			t.Errorf("host file %s behind a link in the cache: %q, %v", f, data, err)
+		}
+	}
+	for _, l := range []string{"evil-file", "evil-dir", "0/0/evil-dir", "0/filler"} {
+		if _, err := os.Lstat(filepath.Join(dir, l)); err == nil {
+			t.Errorf("%s, among the oldest files, is still in the cache", l)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func (s *Store) GCCcaches(maxSize int64) ([]CcacheGC, error) {
 			continue
 		}
 		for _, a := range archs {
-			g, err := s.trimCcache(root, a, maxSize)
+			g, err := s.TrimCcache(root, a, maxSize)
 			if err != nil {
 				errs = append(errs, err)
 			} else if g != nil {
@@ -229,9 +229,10 @@ func (s *Store) GCCcaches(maxSize int64) ([]CcacheGC, error) {
 	return done, errors.Join(errs...)
 }
 
-// trimCcache trims one cache, under its exclusive lock; nil when it was
-// busy or within its bound.
-func (s *Store) trimCcache(root, arch string, maxSize int64) (*CcacheGC, error) {
+// TrimCcache trims the cache of root and arch to maxSize, or when that is
+// not positive to the bound its last build recorded, under the cache's
+// exclusive lock; nil when a build uses it or it is within its bound.
+func (s *Store) TrimCcache(root, arch string, maxSize int64) (*CcacheGC, error) {
 	dir := filepath.Join(s.ccacheRootDir(root), arch)
 	l, err := lockFile(context.Background(), dir+".lock", true, false)
 	if errors.Is(err, ErrBusy) {
