@@ -66,8 +66,8 @@ func (b *builder) unpackSource(ctx context.Context) error {
 	script += "chown -R " + BuildUser + ":" + BuildUser + " " + shellQuote([]string{dest}) + "\n"
 	script += "find /build -maxdepth 1 -type f -exec chown " + BuildUser + ":" + BuildUser + " {} +\n"
 	if b.ccache != nil {
-		// The cache directory itself (the mount point: no link), not
-		// what is in it, belongs to the build user, who writes it.
+		// The cache directory itself (the mount point), not what builds
+		// left in it, is given to the build user, who writes it.
 		m, f, err := b.ccacheMount()
 		if err != nil {
 			return err
