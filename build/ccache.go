@@ -29,8 +29,18 @@ const ccacheDir = "/var/cache/pkgbox-ccache"
 // ccacheMasquerade holds ccache's links named after the compilers.
 const ccacheMasquerade = "/usr/lib/ccache"
 
-// CcacheUse says what the compiler cache did in a build: ccache's own
-// counters, zeroed before dpkg-buildpackage and read after it.
+// ccacheStatsLog is where ccache (4 and later) logs what each compilation
+// of the build did: in the session, so that it counts this build only,
+// whatever other builds of the root do meanwhile (batch builds).
+const ccacheStatsLog = "/build/.pkgbox-ccache-stats"
+
+// statsLogMark separates --print-stats from the stats log in ccacheStats'
+// output.
+const statsLogMark = "pkgbox: stats log"
+
+// CcacheUse says what the compiler cache did in a build: the build's own
+// stats log, or with a ccache that writes none, its counters, zeroed
+// before dpkg-buildpackage and read after it.
 type CcacheUse struct {
 	// Dir is the cache directory on the host.
 	Dir    string `json:"dir"`
@@ -84,19 +94,20 @@ func ccacheEnv(maxSize int64) []string {
 	return []string{
 		"PATH=" + ccacheMasquerade + ":" + session.DefaultPath,
 		"CCACHE_DIR=" + ccacheDir,
+		"CCACHE_STATSLOG=" + ccacheStatsLog,
 		fmt.Sprintf("CCACHE_MAXSIZE=%dKi", max(maxSize>>10, 1)),
 	}
 }
 
-// ccacheRun runs ccache with args as the build user on the cache, its
-// output going to the log, or into out when it is not nil.
+// ccacheRun runs args as the build user with the cache bound, its output
+// going to the log, or into out when it is not nil.
 func (b *builder) ccacheRun(ctx context.Context, out *strings.Builder, args ...string) error {
 	m, f, err := b.ccacheMount()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	c := &session.Command{Args: append([]string{"ccache"}, args...), User: BuildUser, Env: ccacheEnv(b.res.Ccache.MaxSize),
+	c := &session.Command{Args: args, User: BuildUser, Env: ccacheEnv(b.res.Ccache.MaxSize),
 		Mounts: []sandbox.Mount{m}}
 	if out != nil {
 		c.Stdio.Stdout = out
@@ -109,16 +120,23 @@ func (b *builder) ccacheRun(ctx context.Context, out *strings.Builder, args ...s
 // --print-stats, for one.
 func (b *builder) ccacheStats(ctx context.Context) {
 	var out strings.Builder
-	if err := b.ccacheRun(ctx, &out, "--print-stats"); err != nil {
+	script := "ccache --print-stats\necho '" + statsLogMark + "'\ncat " + ccacheStatsLog + " 2>/dev/null || true\n"
+	if err := b.ccacheRun(ctx, &out, "/bin/sh", "-c", script); err != nil {
 		b.log.Printf("warning: compiler cache statistics: %v", err)
 		return
 	}
+	stats, log, found := strings.Cut(out.String(), statsLogMark+"\n")
 	u := b.res.Ccache
-	u.Hits, u.Misses, u.Size = parseCcacheStats(out.String())
+	u.Hits, u.Misses, u.Size = parseCcacheStats(stats)
+	source := "ccache's counters"
+	if found && strings.TrimSpace(log) != "" {
+		u.Hits, u.Misses = parseStatsLog(log)
+		source = "the build's stats log"
+	}
 	if n := u.Hits + u.Misses; n > 0 {
 		u.HitRate = float64(u.Hits) / float64(n)
 	}
-	b.log.Printf("compiler cache: %d hits, %d misses (%.0f%%), %s in the cache", u.Hits, u.Misses, 100*u.HitRate, FormatSize(u.Size))
+	b.log.Printf("compiler cache: %d hits, %d misses (%.0f%%, from %s), %s in the cache", u.Hits, u.Misses, 100*u.HitRate, source, FormatSize(u.Size))
 }
 
 // parseCcacheStats reads `ccache --print-stats` (tab-separated counters):
@@ -144,4 +162,18 @@ func parseCcacheStats(out string) (hits, misses, size int64) {
 		}
 	}
 	return hits, misses, size
+}
+
+// parseStatsLog counts the hits and misses in ccache's stats log: a
+// "# FILE" line per compilation, then the counters it raised, one a line.
+func parseStatsLog(log string) (hits, misses int64) {
+	for _, line := range strings.Split(log, "\n") {
+		switch strings.TrimSpace(line) {
+		case "direct_cache_hit", "preprocessed_cache_hit":
+			hits++
+		case "cache_miss":
+			misses++
+		}
+	}
+	return hits, misses
 }

@@ -69,6 +69,9 @@ func TestCcacheHelloC(t *testing.T) {
 	if c2.Hits == 0 || c2.HitRate <= 0 {
 		t.Errorf("second build: %d hits (rate %.2f); want hits", c2.Hits, c2.HitRate)
 	}
+	if log, _ := os.ReadFile(warm.Log); !strings.Contains(string(log), "from the build's stats log") {
+		t.Errorf("the hit rate does not come from the build's own stats log")
+	}
 	if c2.Size == 0 {
 		t.Errorf("the cache is empty after two builds")
 	}

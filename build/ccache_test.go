@@ -49,8 +49,19 @@ func TestParseCcacheStats(t *testing.T) {
 func TestCcacheEnv(t *testing.T) {
 	env := ccacheEnv(2 << 30)
 	want := []string{"PATH=/usr/lib/ccache:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"CCACHE_DIR=/var/cache/pkgbox-ccache", "CCACHE_MAXSIZE=2097152Ki"}
+		"CCACHE_DIR=/var/cache/pkgbox-ccache", "CCACHE_STATSLOG=/build/.pkgbox-ccache-stats", "CCACHE_MAXSIZE=2097152Ki"}
 	if !slices.Equal(env, want) {
 		t.Errorf("got %q, want %q", env, want)
+	}
+}
+
+// ccache 4.7's stats log of a miss, a hit, a preprocessed hit and a link.
+func TestParseStatsLog(t *testing.T) {
+	log := "# a.c\ncache_miss\ndirect_cache_miss\nlocal_storage_miss\nlocal_storage_write\npreprocessed_cache_miss\n" +
+		"# a.c\ndirect_cache_hit\nlocal_storage_hit\nlocal_storage_read_hit\n" +
+		"# b.c\ndirect_cache_miss\npreprocessed_cache_hit\nlocal_storage_hit\n" +
+		"# a.c\ncalled_for_link\n"
+	if h, m := parseStatsLog(log); h != 2 || m != 1 {
+		t.Errorf("%d hits, %d misses; want 2 and 1", h, m)
 	}
 }

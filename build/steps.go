@@ -89,9 +89,9 @@ func (b *builder) build(ctx context.Context) error {
 	if b.ccache == nil {
 		return b.sandboxRun(ctx, c)
 	}
-	// Counters zeroed before and read after: the summary's hit rate is
-	// this build's (and that of any build of the same root meanwhile).
-	if err := b.ccacheRun(ctx, nil, "-z"); err != nil {
+	// The counters are zeroed for a ccache that keeps no stats log (see
+	// ccacheStats); they then count any build of the root meanwhile too.
+	if err := b.ccacheRun(ctx, nil, "ccache", "-z"); err != nil {
 		return fmt.Errorf("zero the compiler cache's statistics: %w", err)
 	}
 	m, f, err := b.ccacheMount()
