@@ -2,11 +2,13 @@ package build_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,6 +217,41 @@ func TestCcacheHostileLinks(t *testing.T) {
 	for _, l := range []string{"evil-file", "evil-dir", "0/0/evil-dir", "0/filler"} {
 		if _, err := os.Lstat(filepath.Join(dir, l)); err == nil {
 			t.Errorf("%s, among the oldest files, is still in the cache", l)
+		}
+	}
+}
+
+// TestCcacheConcurrentHitRates: two builds of one root through one warm
+// cache at once (as batch builds run) each report their own compilation:
+// the counts come from each build's stats log, which the other's
+// zeroing and compiling do not reach.
+func TestCcacheConcurrentHitRates(t *testing.T) {
+	withCcache := ccacheTest(t)
+	s := sharedStore(t)
+	req := func() *build.Request {
+		r := &build.Request{Store: s, Source: testenv.CopyPackage(t, "hello-c"), Root: testenv.RootName, Jobs: 1}
+		withCcache(r)
+		return r
+	}
+	if _, err := build.Build(context.Background(), req()); err != nil {
+		t.Fatalf("first build: %v", err)
+	}
+	var wg sync.WaitGroup
+	results, errs := make([]*build.Result, 2), make([]error, 2)
+	for i, r := range []*build.Request{req(), req()} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = build.Build(context.Background(), r)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if c := results[i].Ccache; c == nil || c.Hits != 1 || c.Misses != 0 {
+			t.Errorf("build %d: %+v; want its own one hit", i, c)
 		}
 	}
 }
