@@ -120,7 +120,9 @@ func (b *builder) ccacheRun(ctx context.Context, out *strings.Builder, args ...s
 // --print-stats, for one.
 func (b *builder) ccacheStats(ctx context.Context) {
 	var out strings.Builder
-	script := "ccache --print-stats\necho '" + statsLogMark + "'\ncat " + ccacheStatsLog + " 2>/dev/null || true\n"
+	// The build wrote the log and may have made it huge: pkgbox reads at
+	// most 32 MiB of it (some 300000 compilations).
+	script := "ccache --print-stats || exit\necho '" + statsLogMark + "'\nhead -c 33554432 " + ccacheStatsLog + " 2>/dev/null || true\n"
 	if err := b.ccacheRun(ctx, &out, "/bin/sh", "-c", script); err != nil {
 		b.log.Printf("warning: compiler cache statistics: %v", err)
 		return
