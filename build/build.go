@@ -103,9 +103,16 @@ type Request struct {
 	// NoLayers installs the build dependencies afresh, and keeps no layer
 	// of them (see layer.go).
 	NoLayers bool
+	// Ccache compiles through the root's compiler cache (see ccache.go),
+	// which CcacheMaxSize bounds (0: store.DefaultCcacheMaxSize).
+	Ccache        bool
+	CcacheMaxSize int64
 
 	// layerSalt, mixed into layer keys, gives a test layers of its own.
 	layerSalt string
+	// ccacheSalt, added to the compiler cache's name, gives a test a cache
+	// of its own.
+	ccacheSalt string
 	// dummyDeps installs the build dependencies through a dummy package, as
 	// for apt without satisfy, whatever the root's apt (for tests).
 	dummyDeps bool
@@ -134,6 +141,8 @@ type Result struct {
 	Session   string     `json:"kept_session,omitempty"`
 	// Layer says whether a build-dependency layer was reused or made.
 	Layer *LayerUse `json:"layer,omitempty"`
+	// Ccache says what the compiler cache did (--ccache).
+	Ccache *CcacheUse `json:"ccache,omitempty"`
 	// Tail is the log's last lines, for a failure report.
 	Tail []string `json:"-"`
 }
@@ -245,6 +254,12 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
 	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
+	if err := b.openCcache(ctx); err != nil {
+		return nil, err
+	}
+	if b.ccache != nil {
+		defer b.ccache.Close()
+	}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
@@ -280,6 +295,8 @@ type builder struct {
 	in   *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
+	// ccache is the root's compiler cache, locked for the build (--ccache).
+	ccache *store.Ccache
 }
 
 // step runs one phase, timing it and marking it failed if it fails.

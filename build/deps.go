@@ -160,14 +160,25 @@ func (p *depsPlan) dummyScript() string {
 		d, shellQuote([]string{control}), depsState, dummyPackage)
 }
 
+// baseDepends are the packages every build installs besides its own
+// Build-Depends: what sbuild always adds, the compiler set and fakeroot,
+// and ccache for a build through the compiler cache. They are part of the
+// layer key (through depsPlan.Depends), so a build with the cache never
+// stacks a layer made without ccache, nor the other way round.
+func baseDepends(ccache bool) string {
+	if ccache {
+		return "build-essential, fakeroot, ccache"
+	}
+	return "build-essential, fakeroot"
+}
+
 // installDeps installs the build dependencies in the two steps above.
 func (b *builder) installDeps(ctx context.Context) error {
 	depends, conflicts, err := buildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
 	if err != nil {
 		return err
 	}
-	// What sbuild always adds: the compiler set and fakeroot.
-	depends = joinDeps("build-essential, fakeroot", depends)
+	depends = joinDeps(baseDepends(b.ccache != nil), depends)
 	b.log.Printf("Build-Depends (reduced for %s): %s", b.arch, depends)
 	if conflicts != "" {
 		b.log.Printf("Build-Conflicts (reduced for %s): %s", b.arch, conflicts)

@@ -8,3 +8,9 @@ func ForceDummyDeps(r *Request) { r.dummyDeps = true }
 func LayerSalt(salt string) func(*Request) {
 	return func(r *Request) { r.layerSalt = salt }
 }
+
+// CcacheSalt gives r's compiler cache a name of its own, so a test's cache
+// starts cold and is its own.
+func CcacheSalt(salt string) func(*Request) {
+	return func(r *Request) { r.ccacheSalt = salt }
+}

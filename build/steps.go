@@ -65,6 +65,17 @@ func (b *builder) unpackSource(ctx context.Context) error {
 	}
 	script += "chown -R " + BuildUser + ":" + BuildUser + " " + shellQuote([]string{dest}) + "\n"
 	script += "find /build -maxdepth 1 -type f -exec chown " + BuildUser + ":" + BuildUser + " {} +\n"
+	if b.ccache != nil {
+		// The cache directory itself (the mount point), not what builds
+		// left in it, is given to the build user, who writes it.
+		m, f, err := b.ccacheMount()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		mounts = append(mounts, m)
+		script += "chown " + BuildUser + ":" + BuildUser + " " + ccacheDir + "\n"
+	}
 	b.builddir = dest
 	return b.sandboxRun(ctx, &session.Command{Args: []string{"/bin/sh", "-c", script}, Mounts: mounts})
 }
@@ -74,9 +85,27 @@ func (b *builder) build(ctx context.Context) error {
 	if b.req.Network {
 		b.log.Printf("warning: the build runs with the network on (--network)")
 	}
-	return b.sandboxRun(ctx, &session.Command{
-		Args: b.buildArgs(), User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv(),
-	})
+	c := &session.Command{Args: b.buildArgs(), User: BuildUser, Dir: b.builddir, Network: b.req.Network, Env: b.buildEnv()}
+	if b.ccache == nil {
+		return b.sandboxRun(ctx, c)
+	}
+	// The counters are zeroed for a ccache that keeps no stats log (see
+	// ccacheStats); they then count any build of the root meanwhile too.
+	if err := b.ccacheRun(ctx, nil, "ccache", "-z"); err != nil {
+		return fmt.Errorf("zero the compiler cache's statistics: %w", err)
+	}
+	m, f, err := b.ccacheMount()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c.Mounts = append(c.Mounts, m)
+	c.Env = append(c.Env, ccacheEnv(b.res.Ccache.MaxSize)...)
+	err = b.sandboxRun(ctx, c)
+	if err == nil {
+		b.ccacheStats(ctx)
+	}
+	return err
 }
 
 // aptStatus splits apt's output: its Status-Fd lines ("pmstatus:PKG:PERCENT:TEXT",

@@ -30,6 +30,8 @@ type buildOptions struct {
 	network       bool
 	keep          bool
 	noLayers      bool
+	ccache        bool
+	ccacheMaxSize string
 	overwrite     bool
 	jsonOut       bool
 	profiles      []string
@@ -55,6 +57,8 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.network, "network", false, "leave the network on during the build (default: only lo)")
 	f.BoolVar(&o.keep, "keep", false, "keep the session afterwards, to enter it with 'pkgbox shell --session ID'")
 	f.BoolVar(&o.noLayers, "no-layers", false, "install the build dependencies afresh, neither reusing nor keeping a layer of them")
+	f.BoolVar(&o.ccache, "ccache", false, "compile through the root's compiler cache (ccache), kept in the store; a build can poison it for later builds of the root")
+	f.StringVar(&o.ccacheMaxSize, "ccache-max-size", build.FormatSize(store.DefaultCcacheMaxSize), "most space the root's compiler cache may take, such as 5G; gc trims it to that")
 	f.BoolVar(&o.overwrite, "overwrite", false, "replace artifacts of the same name in the output directory")
 	f.BoolVar(&o.jsonOut, "json", false, "print a machine-readable result instead of the summary")
 	f.StringSliceVar(&o.profiles, "profiles", nil, "build profiles (DEB_BUILD_PROFILES), comma-separated")
@@ -115,6 +119,13 @@ layer; the next build on the same root (same generation) whose dependencies
 resolve the same way mounts it and installs nothing. --no-layers installs
 afresh; ` + "`pkgbox list --layers`" + ` shows the layers, ` + "`pkgbox gc`" + ` trims them.
 
+--ccache compiles through a ccache directory that the store keeps per root
+and architecture (ccache is then installed with the build dependencies);
+the summary shows its hit rate. Builds write that cache, so a build can
+poison it for the later builds of the same root: use it for your own
+packages, not to rebuild what you do not trust. ` + "`pkgbox gc`" + ` trims it to
+--ccache-max-size and removes the caches of removed roots.
+
 NAME or NAME=VERSION, where no file or directory of that name exists (a path
 always wins), is a source package (or a binary package, for its source) of
 the root's suite: apt-get source fetches it from the root's mirror, checked
@@ -146,6 +157,10 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			ccacheMax, err := build.ParseSize(o.ccacheMaxSize)
+			if err != nil || ccacheMax <= 0 {
+				return &usageError{fmt.Errorf("--ccache-max-size %q: want a size such as 2G", o.ccacheMaxSize)}
+			}
 			s, err := g.openStore()
 			if err != nil {
 				return err
@@ -166,6 +181,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
+				Ccache: o.ccache, CcacheMaxSize: ccacheMax,
 				StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
 				Progress:     ui.event,
 			}
@@ -223,6 +239,10 @@ func printSummary(out, errw io.Writer, res *build.Result, err error) {
 	}
 	if l := res.Layer; l != nil {
 		fmt.Fprintf(out, "  build dependencies: %s layer %s (%d packages)\n", l.Action, l.Key, l.Packages)
+	}
+	if c := res.Ccache; c != nil {
+		fmt.Fprintf(out, "  compiler cache: %d hits, %d misses (%.0f%% hit rate), %s of %s used\n",
+			c.Hits, c.Misses, 100*c.HitRate, build.FormatSize(c.Size), build.FormatSize(c.MaxSize))
 	}
 	for _, a := range res.Artifacts {
 		fmt.Fprintf(out, "  %s\n", a.Path)

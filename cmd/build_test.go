@@ -50,3 +50,14 @@ func TestBuildErrorExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// The summary of a build through the compiler cache says how it did.
+func TestSummaryCcache(t *testing.T) {
+	var out bytes.Buffer
+	printSummary(&out, &out, &build.Result{Source: "hello", Version: "2.10-3", Root: "bookworm", Arch: "amd64", Log: "/o/l.build",
+		Ccache: &build.CcacheUse{Hits: 9, Misses: 3, HitRate: 0.75, Size: 3 << 20, MaxSize: 2 << 30}}, nil)
+	want := "  compiler cache: 9 hits, 3 misses (75% hit rate), 3M of 2G used\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("summary:\n%s\nwant %q in it", out.String(), want)
+	}
+}

@@ -30,7 +30,8 @@ var configKeys = []struct {
 }{
 	{"", []string{"store"}},
 	{"build", []string{"root", "profile", "out", "jobs", "network", "nocheck", "debbuildopts", "dist",
-		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers"}},
+		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers",
+		"ccache", "ccache-max-size"}},
 	{"gc", []string{"max-layers-size"}},
 	{"run", []string{"profile", "network", "hostname"}},
 	{"shell", []string{"profile", "network", "hostname"}},
@@ -43,8 +44,14 @@ var configKeys = []struct {
 var configChecks = map[string]func(string) error{
 	"build.memory":       func(v string) error { _, err := build.ParseSize(v); return err },
 	"gc.max-layers-size": func(v string) error { _, err := build.ParseSize(v); return err },
-	"build.pids":         nonNegative("a number of processes, 0 for no limit"),
-	"build.jobs":         nonNegative("a number of jobs, 0 for the number of CPUs"),
+	"build.ccache-max-size": func(v string) error {
+		if n, err := build.ParseSize(v); err != nil || n <= 0 {
+			return fmt.Errorf("%q: want a size such as 2G", v)
+		}
+		return nil
+	},
+	"build.pids": nonNegative("a number of processes, 0 for no limit"),
+	"build.jobs": nonNegative("a number of jobs, 0 for the number of CPUs"),
 	"build.timeout": func(v string) error {
 		if strings.HasPrefix(strings.TrimSpace(v), "-") {
 			return fmt.Errorf("%q: want a positive duration, such as 2h", v)

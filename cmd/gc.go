@@ -30,7 +30,11 @@ that no root has any more; gc says how much space that gave back.
 
 Build-dependency layers of roots that were removed, updated or made again
 are removed, then the least recently used ones until all take at most
---max-layers-size. Layers that a running or kept session uses stay.`,
+--max-layers-size. Layers that a running or kept session uses stay.
+
+Compiler caches (build --ccache) of removed roots are removed; the others
+are trimmed, least recently written files first, to the bound their last
+build gave them (build --ccache-max-size). A cache a build uses stays.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			max, err := build.ParseSize(maxLayers)
@@ -48,15 +52,28 @@ are removed, then the least recently used ones until all take at most
 			for _, dir := range removed {
 				fmt.Fprintf(c.OutOrStdout(), "removed %s\n", dir)
 			}
+			caches, cerr := s.GCCcaches(0)
+			printCcaches(c.OutOrStdout(), caches)
 			images, ierr := bootstrap.ExpireImages(s, time.Now())
 			printExpired(c.OutOrStdout(), images)
-			return errors.Join(err, ierr, lerr)
+			return errors.Join(err, ierr, lerr, cerr)
 		},
 	}
 	c.Flags().BoolVar(&kept, "kept", false, "also remove sessions kept with --keep that nobody uses")
 	c.Flags().StringVar(&maxLayers, "max-layers-size", build.FormatSize(store.DefaultMaxLayersSize),
 		"most space the build-dependency layers may take together, such as 20G (0: no limit)")
 	return c
+}
+
+// printCcaches says which compiler caches gc removed or trimmed.
+func printCcaches(w io.Writer, caches []store.CcacheGC) {
+	for _, c := range caches {
+		if c.Removed {
+			fmt.Fprintf(w, "removed compiler cache %s (its root is gone)\n", c.Dir)
+			continue
+		}
+		fmt.Fprintf(w, "trimmed compiler cache %s from %s to %s (%d files)\n", c.Dir, humanSize(c.Before), humanSize(c.After), c.Files)
+	}
 }
 
 // printExpired says which bootstrap images gc removed, and how much space

@@ -370,6 +370,9 @@ func (e *BusyError) Hint() string {
 	return "try again when its sessions and builds have ended, or wait longer with --wait SECONDS"
 }
 
+// DefaultPath is the PATH of the payload's clean environment.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // Environment is the payload's clean environment: PATH, TERM, LANG and
 // LC_ALL, then extra (KEY=VALUE) on top. HOME, USER and LOGNAME are set by
 // the sandbox from the user's passwd entry unless given here.
@@ -379,7 +382,7 @@ func Environment(extra []string, tty bool) []string {
 		term = "dumb"
 	}
 	env := map[string]string{
-		"PATH":   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH":   DefaultPath,
 		"TERM":   term,
 		"LANG":   "C.UTF-8",
 		"LC_ALL": "C.UTF-8",

@@ -27,6 +27,9 @@ var storeDirs = []struct {
 	{"layers/tmp", 0o700},
 	{"cache", 0o755},
 	{"cache/apt", 0o755},
+	// Compiler caches hold what builds wrote, setuid files among them
+	// perhaps: root's alone, as roots/ is; builds see only their own.
+	{"cache/ccache", 0o700},
 }
 
 // lockMode is the mode of the files in locks/ and of session locks: only

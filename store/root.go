@@ -132,8 +132,8 @@ func (s *Store) Install(dir string, r *Root) error {
 	return nil
 }
 
-// RemoveRoot deletes root NAME, its metadata and its build-dependency
-// layers. The caller holds the root's exclusive lock. Nothing is deleted if anything is mounted under the root,
+// RemoveRoot deletes root NAME, its metadata, its build-dependency
+// layers and its compiler caches. The caller holds the root's exclusive lock. Nothing is deleted if anything is mounted under the root,
 // and deletion never crosses into another file system.
 func (s *Store) RemoveRoot(name string) error {
 	if _, err := s.Root(name); err != nil {
@@ -147,8 +147,9 @@ func (s *Store) RemoveRoot(name string) error {
 	if err := RemoveTree(s.RootPath(name)); err != nil {
 		return fmt.Errorf("remove root %q: %w", name, err)
 	}
-	// Its layers: no session uses them, as none holds the root's lock.
-	return s.removeLayersOf(name)
+	// Its layers and compiler caches: no session uses them, as none holds
+	// the root's lock.
+	return errors.Join(s.removeLayersOf(name), s.removeCcachesOf(name))
 }
 
 // WriteFileAtomic writes data to a temporary file beside path, syncs it and
