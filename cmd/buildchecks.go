@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"pkgbox/build"
+	"pkgbox/check"
+)
+
+// checkOptions are build's flags for the checks after the build (issue
+// 14), apart from the build's own so that each side reads on its own.
+type checkOptions struct {
+	lintian       bool
+	lintianFailOn string
+}
+
+func (o *checkOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.BoolVar(&o.lintian, "lintian", false, "run lintian on the new .changes, in a fresh session of the root with lintian installed (kept as a layer)")
+	f.StringVar(&o.lintianFailOn, "lintian-fail-on", "", "fail (exit status 4) when lintian reports tags of this severity or worse: error or warning; implies --lintian")
+}
+
+// checks are the checks the flags ask for, in the order they run.
+func (o *checkOptions) checks(c *cobra.Command) ([]build.Check, error) {
+	var checks []build.Check
+	if o.lintianFailOn != "" {
+		if err := check.CheckFailOn(o.lintianFailOn); err != nil {
+			return nil, &usageError{fmt.Errorf("--lintian-fail-on %w", err)}
+		}
+	}
+	if o.lintian || (o.lintianFailOn != "" && !setByUser(c, "lintian")) {
+		checks = append(checks, &check.Lintian{FailOn: o.lintianFailOn})
+	}
+	return checks, nil
+}
+
+// printBuildChecks adds the checks' results to the build's summary.
+func printBuildChecks(out io.Writer, res *build.Result) {
+	for _, c := range res.Checks {
+		mark := ""
+		if c.Failed {
+			mark = "  FAILED"
+		}
+		fmt.Fprintf(out, "  %s: %s%s\n", c.Name, c.Summary, mark)
+		if rep, ok := c.Details.(*check.LintianReport); ok {
+			for _, t := range rep.Tags {
+				if t.Severity == "E" || t.Severity == "W" {
+					fmt.Fprintf(out, "    %s: %s %s\n", t.Severity, t.Package, strings.TrimSpace(t.Tag+" "+t.Info))
+				}
+			}
+		}
+	}
+}
+
+// checksError is the exit status of a build that succeeded but whose
+// checks failed as the user's fail policies say.
+func checksError(w io.Writer, res *build.Result) error {
+	failed := res.ChecksFailed()
+	if len(failed) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "pkgbox: the package built, but %s failed; the full log is %s\n", strings.Join(failed, ", "), res.Log)
+	return &exitError{code: ExitCheckFailed}
+}
