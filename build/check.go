@@ -113,6 +113,11 @@ type CheckSession struct {
 // names them in messages. A layer keeps packages (never debs, which are
 // new with every build) when layer is set and the build uses layers.
 func (s *CheckSession) Install(ctx context.Context, what, packages string, debs []string, layer bool) error {
+	if strings.TrimSpace(packages) == "" {
+		// Only debs: apt needs some dependency to satisfy, and every
+		// root has dpkg.
+		packages = "dpkg"
+	}
 	plan := &depsPlan{Source: s.b.src.Name, Arch: s.b.arch, Depends: packages, What: what, UpdateLists: s.b.listsStale()}
 	mounts, closeAll, err := s.debMounts(debs, "/build/.extra/")
 	if err != nil {

@@ -87,3 +87,65 @@ func TestLintianPlanted(t *testing.T) {
 		t.Errorf("ChecksFailed = %v", got)
 	}
 }
+
+// TestAutopkgtestDemo runs the testdata package's autopkgtests: one
+// passes as the build user, one fails, one passes as root (needs-root),
+// the network is there only for the needs-internet one, and a test that
+// needs a machine of its own is skipped.
+func TestAutopkgtestDemo(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	res := buildWith(t, "autotest-demo", &check.Autopkgtest{Fail: true})
+	c := res.Checks[0]
+	if c.Error != "" {
+		t.Fatalf("autopkgtest: %s", c.Error)
+	}
+	rep := c.Details.(*check.AutopkgtestReport)
+	want := map[string]struct{ result, user string }{
+		"passes":   {check.TestPass, "pkgbox"},
+		"fails":    {check.TestFail, "pkgbox"},
+		"command1": {check.TestPass, "root"},
+		"offline":  {check.TestPass, "pkgbox"},
+		"online":   {check.TestPass, "pkgbox"},
+		"on-a-vm":  {check.TestSkip, "pkgbox"},
+	}
+	if len(rep.Tests) != len(want) {
+		t.Errorf("got %d tests, want %d: %+v", len(rep.Tests), len(want), rep.Tests)
+	}
+	for _, r := range rep.Tests {
+		w, ok := want[r.Name]
+		if !ok || r.Result != w.result || r.User != w.user {
+			t.Errorf("test %s: %s as %s (%s), want %+v", r.Name, r.Result, r.User, r.Reason, w)
+		}
+		if r.Name == "fails" && (r.Reason != "exit status 1" || r.ExitCode != 1) {
+			t.Errorf("test fails: %q, exit status %d; want exit status 1", r.Reason, r.ExitCode)
+		}
+		if r.Network != (r.Name == "online") {
+			t.Errorf("test %s: network %v", r.Name, r.Network)
+		}
+	}
+	if c.Summary != "6 tests: 4 passed, 1 failed, 1 skipped" || !c.Failed {
+		t.Errorf("summary %q, failed %v; want 4 passed, 1 failed, 1 skipped, and failed", c.Summary, c.Failed)
+	}
+}
+
+// TestAutopkgtestHello runs the autopkgtests of Debian's hello, fetched
+// from the root's suite: its Test-Command and its upstream tests pass
+// against the .debs just built.
+func TestAutopkgtestHello(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	s, _ := testenv.SharedRoot(t)
+	res, err := build.Build(context.Background(), &build.Request{Store: s, Package: "hello", Root: testenv.RootName,
+		Jobs: 2, Out: t.TempDir(), Checks: []build.Check{&check.Autopkgtest{Fail: true}}})
+	if err != nil {
+		t.Fatalf("build hello: %v", err)
+	}
+	c := res.Checks[0]
+	rep := c.Details.(*check.AutopkgtestReport)
+	got := map[string]string{}
+	for _, r := range rep.Tests {
+		got[r.Name] = r.Result + " " + r.Reason
+	}
+	if c.Failed || c.Error != "" || len(got) != 2 || got["command1"] != "PASS " || got["upstream-tests"] != "PASS " {
+		t.Errorf("hello's autopkgtests: %s (error %q): %v", c.Summary, c.Error, got)
+	}
+}

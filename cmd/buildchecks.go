@@ -16,12 +16,16 @@ import (
 type checkOptions struct {
 	lintian       bool
 	lintianFailOn string
+	autopkgtest   bool
+	autopkgFail   bool
 }
 
 func (o *checkOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.BoolVar(&o.lintian, "lintian", false, "run lintian on the new .changes, in a fresh session of the root with lintian installed (kept as a layer)")
 	f.StringVar(&o.lintianFailOn, "lintian-fail-on", "", "fail (exit status 4) when lintian reports tags of this severity or worse: error or warning; implies --lintian")
+	f.BoolVar(&o.autopkgtest, "autopkgtest", false, "run the package's autopkgtests (debian/tests/control) against the new .debs, each test in a fresh session of the root")
+	f.BoolVar(&o.autopkgFail, "autopkgtest-fail", false, "fail (exit status 4) when an autopkgtest fails; implies --autopkgtest")
 }
 
 // checks are the checks the flags ask for, in the order they run.
@@ -34,6 +38,9 @@ func (o *checkOptions) checks(c *cobra.Command) ([]build.Check, error) {
 	}
 	if o.lintian || (o.lintianFailOn != "" && !setByUser(c, "lintian")) {
 		checks = append(checks, &check.Lintian{FailOn: o.lintianFailOn})
+	}
+	if o.autopkgtest || (o.autopkgFail && !setByUser(c, "autopkgtest")) {
+		checks = append(checks, &check.Autopkgtest{Fail: o.autopkgFail})
 	}
 	return checks, nil
 }
@@ -51,6 +58,15 @@ func printBuildChecks(out io.Writer, res *build.Result) {
 				if t.Severity == "E" || t.Severity == "W" {
 					fmt.Fprintf(out, "    %s: %s %s\n", t.Severity, t.Package, strings.TrimSpace(t.Tag+" "+t.Info))
 				}
+			}
+		}
+		if rep, ok := c.Details.(*check.AutopkgtestReport); ok {
+			for _, t := range rep.Tests {
+				reason := ""
+				if t.Reason != "" {
+					reason = " (" + t.Reason + ")"
+				}
+				fmt.Fprintf(out, "    %-24s %s%s\n", t.Name, t.Result, reason)
 			}
 		}
 	}
