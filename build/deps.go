@@ -114,8 +114,10 @@ done < %s/uris/list
 	// lock on the cache went with it): worth another try or two.
 	s.WriteString("n=0; until resolve --download-only -o APT::Status-Fd=7 7>&1 1>&2; do\n" +
 		"\tn=$((n+1)); [ $n -lt 3 ] || exit 100; echo 'pkgbox: trying the download again' >&2; sleep 2\ndone\n")
-	for _, e := range p.Extra {
-		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote([]string{e}) + " 7>&1 1>&2; fi\n")
+	// All in one apt call: one may depend on another (a -dbgsym package
+	// on its package, of the same version).
+	if len(p.Extra) > 0 {
+		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote(p.Extra) + " 7>&1 1>&2; fi\n")
 	}
 	return s.String()
 }

@@ -3,6 +3,10 @@ package check_test
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"pkgbox/build"
@@ -147,5 +151,66 @@ func TestAutopkgtestHello(t *testing.T) {
 	}
 	if c.Failed || c.Error != "" || len(got) != 2 || got["command1"] != "PASS " || got["upstream-tests"] != "PASS " {
 		t.Errorf("hello's autopkgtests: %s (error %q): %v", c.Summary, c.Error, got)
+	}
+}
+
+// TestPiupartsLeftFile installs and purges a package whose postinst
+// leaves a file: the file and its directory are reported, and nothing
+// else (what dpkg and apt change is ignored).
+func TestPiupartsLeftFile(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	res := buildWith(t, "leaves-file", &check.Piuparts{})
+	c := res.Checks[0]
+	if c.Error != "" {
+		t.Fatalf("piuparts: %s", c.Error)
+	}
+	rep := c.Details.(*check.PiupartsReport)
+	want := []string{"d /var/lib/leaves-file", "f /var/lib/leaves-file/state"}
+	if !reflect.DeepEqual(rep.Left, want) || len(rep.Missing) != 0 {
+		t.Errorf("left after purge %q, missing %q; want left %q", rep.Left, rep.Missing, want)
+	}
+	if len(rep.Upgraded) != 0 || c.Summary != "installed, purged: 2 left behind" {
+		t.Errorf("summary %q, upgraded from %v", c.Summary, rep.Upgraded)
+	}
+}
+
+// TestPiupartsUpgradeHello builds Debian's hello as a newer version than
+// the suite's and runs piuparts: the suite's hello is installed first and
+// upgraded to the new one, and the purge leaves nothing behind.
+func TestPiupartsUpgradeHello(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	s, _ := testenv.SharedRoot(t)
+	dsc, err := build.Fetch(context.Background(), s, testenv.RootName, "hello=2.10-3")
+	if err != nil {
+		t.Fatalf("fetch hello: %v", err)
+	}
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "hello")
+	if out, err := exec.Command("dpkg-source", "--no-check", "-x", dsc, tree).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-source -x: %v: %s", err, out)
+	}
+	changelog := filepath.Join(tree, "debian", "changelog")
+	old, err := os.ReadFile(changelog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := "hello (2.10-3+pkgbox1) bookworm; urgency=medium\n\n  * Rebuilt by pkgbox's piuparts test.\n\n" +
+		" -- pkgbox tests <pkgbox@example.invalid>  Mon, 01 Jan 2024 00:00:00 +0000\n\n"
+	if err := os.WriteFile(changelog, append([]byte(entry), old...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := build.Build(context.Background(), &build.Request{Store: s, Source: tree, Root: testenv.RootName,
+		Jobs: 2, NoCheck: true, Out: dir, Checks: []build.Check{&check.Piuparts{}}})
+	if err != nil {
+		t.Fatalf("build hello: %v", err)
+	}
+	c := res.Checks[0]
+	rep := c.Details.(*check.PiupartsReport)
+	if c.Error != "" || rep.Upgraded["hello"] != "2.10-3" || len(rep.Left) != 0 || len(rep.Missing) != 0 {
+		t.Errorf("piuparts of hello 2.10-3+pkgbox1: %s (error %q); upgraded from %v, left %q, missing %q",
+			c.Summary, c.Error, rep.Upgraded, rep.Left, rep.Missing)
+	}
+	if log, _ := os.ReadFile(res.Log); !strings.Contains(string(log), "Unpacking hello (2.10-3+pkgbox1) over (2.10-3) ...") {
+		t.Errorf("the log %s shows no upgrade of the suite's hello to the new one", res.Log)
 	}
 }

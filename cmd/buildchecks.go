@@ -18,6 +18,7 @@ type checkOptions struct {
 	lintianFailOn string
 	autopkgtest   bool
 	autopkgFail   bool
+	piuparts      bool
 }
 
 func (o *checkOptions) addFlags(c *cobra.Command) {
@@ -26,6 +27,7 @@ func (o *checkOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.lintianFailOn, "lintian-fail-on", "", "fail (exit status 4) when lintian reports tags of this severity or worse: error or warning; implies --lintian")
 	f.BoolVar(&o.autopkgtest, "autopkgtest", false, "run the package's autopkgtests (debian/tests/control) against the new .debs, each test in a fresh session of the root")
 	f.BoolVar(&o.autopkgFail, "autopkgtest-fail", false, "fail (exit status 4) when an autopkgtest fails; implies --autopkgtest")
+	f.BoolVar(&o.piuparts, "piuparts", false, "install (upgrading from the suite's version where it has one) and purge the new .debs in a fresh session, and report the files left behind")
 }
 
 // checks are the checks the flags ask for, in the order they run.
@@ -41,6 +43,9 @@ func (o *checkOptions) checks(c *cobra.Command) ([]build.Check, error) {
 	}
 	if o.autopkgtest || (o.autopkgFail && !setByUser(c, "autopkgtest")) {
 		checks = append(checks, &check.Autopkgtest{Fail: o.autopkgFail})
+	}
+	if o.piuparts {
+		checks = append(checks, &check.Piuparts{})
 	}
 	return checks, nil
 }
@@ -67,6 +72,17 @@ func printBuildChecks(out io.Writer, res *build.Result) {
 					reason = " (" + t.Reason + ")"
 				}
 				fmt.Fprintf(out, "    %-24s %s%s\n", t.Name, t.Result, reason)
+			}
+		}
+		if rep, ok := c.Details.(*check.PiupartsReport); ok {
+			for _, n := range rep.Notes {
+				fmt.Fprintf(out, "    %s\n", n)
+			}
+			for _, f := range rep.Left {
+				fmt.Fprintf(out, "    left after purge: %s\n", f)
+			}
+			for _, f := range rep.Missing {
+				fmt.Fprintf(out, "    missing after purge: %s\n", f)
 			}
 		}
 	}

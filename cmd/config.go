@@ -32,7 +32,7 @@ var configKeys = []struct {
 	{"", []string{"store"}},
 	{"build", []string{"root", "profile", "out", "jobs", "network", "nocheck", "debbuildopts", "dist",
 		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers",
-		"lintian", "lintian-fail-on", "autopkgtest", "autopkgtest-fail"}},
+		"lintian", "lintian-fail-on", "autopkgtest", "autopkgtest-fail", "piuparts"}},
 	{"gc", []string{"max-layers-size"}},
 	{"run", []string{"profile", "network", "hostname"}},
 	{"shell", []string{"profile", "network", "hostname"}},
