@@ -357,7 +357,7 @@ func (b *builder) run(parent context.Context) error {
 		}
 		return err
 	}
-	return b.runChecks(ctx)
+	return b.runChecks(parent, ctx)
 }
 
 // sandboxRun runs args in a new sandbox on the build's session, its output

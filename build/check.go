@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -202,7 +203,8 @@ func (s *CheckSession) Close() error { return s.b.sess.Close() }
 // phase of its own. A check that cannot run is reported in its result and
 // in the log; it fails the build only where its fail policy says so,
 // which the command turns into its exit status.
-func (b *builder) runChecks(ctx context.Context) error {
+// ctx carries the build's time limit, parent only the user's interrupt.
+func (b *builder) runChecks(parent, ctx context.Context) error {
 	if len(b.req.Checks) == 0 {
 		return nil
 	}
@@ -216,8 +218,17 @@ func (b *builder) runChecks(ctx context.Context) error {
 		b.progress(Event{Phase: c.Name(), Percent: -1})
 		start := time.Now()
 		res, err := c.Run(ctx, env)
+		if parent.Err() != nil {
+			return parent.Err()
+		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			// The time limit counts the checks too: the build is stopped
+			// as it would be in any of its steps.
+			reason := fmt.Sprintf("it ran longer than the time limit (--timeout %s) and was stopped", b.req.Timeout)
+			b.log.Printf("pkgbox: %s", reason)
+			b.res.Failed = c.Name()
+			b.res.Phases = append(b.res.Phases, Phase{Name: c.Name(), Duration: time.Since(start), Failed: true})
+			return &FailedError{Phase: c.Name(), Log: b.log.Path, Reason: reason}
 		}
 		if res == nil {
 			res = &CheckResult{Name: c.Name()}
