@@ -100,6 +100,9 @@ type Request struct {
 	// Timeout stops the build when it runs longer; zero means no limit.
 	Timeout time.Duration
 
+	// Checks run after a successful build (see check.go).
+	Checks []Check
+
 	// NoLayers installs the build dependencies afresh, and keeps no layer
 	// of them (see layer.go).
 	NoLayers bool
@@ -143,6 +146,8 @@ type Result struct {
 	Layer *LayerUse `json:"layer,omitempty"`
 	// Ccache says what the compiler cache did (--ccache).
 	Ccache *CcacheUse `json:"ccache,omitempty"`
+	// Checks are the results of Request.Checks.
+	Checks []CheckResult `json:"checks,omitempty"`
 	// Tail is the log's last lines, for a failure report.
 	Tail []string `json:"-"`
 }
@@ -369,16 +374,32 @@ func (b *builder) run(parent context.Context) error {
 		}
 		return err
 	}
-	return nil
+	return b.runChecks(parent, ctx)
 }
 
 // sandboxRun runs args in a new sandbox on the build's session, its output
 // going to the log; a non-zero exit is an error.
 func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
+	res, err := b.sandboxExec(ctx, c)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
+	}
+	return nil
+}
+
+// sandboxExec is sandboxRun that leaves the exit status to the caller; a
+// limit the command ran into is still an error. Standard error goes to
+// the log unless c says where.
+func (b *builder) sandboxExec(ctx context.Context, c *session.Command) (*sandbox.Result, error) {
 	if c.Stdio.Stdout == nil {
 		c.Stdio.Stdout = b.log
 	}
-	c.Stdio.Stderr = b.log
+	if c.Stdio.Stderr == nil {
+		c.Stdio.Stderr = b.log
+	}
 	// Every step, root's included, runs confined (the sandbox's default,
 	// never lifted here): a package's maintainer script cannot undo it.
 	c.Limits = b.req.Limits
@@ -391,18 +412,15 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 		res, err = b.sess.Run(ctx, c)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch res.Limit {
 	case "pids":
-		return &limitError{fmt.Sprintf("it ran into the process limit (--pids %d)", b.req.Limits.Pids)}
+		return nil, &limitError{fmt.Sprintf("it ran into the process limit (--pids %d)", b.req.Limits.Pids)}
 	case "memory":
-		return &limitError{fmt.Sprintf("it used more than the memory limit (--memory %s) and the kernel killed part of it", FormatSize(b.req.Limits.Memory))}
+		return nil, &limitError{fmt.Sprintf("it used more than the memory limit (--memory %s) and the kernel killed part of it", FormatSize(b.req.Limits.Memory))}
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
-	}
-	return nil
+	return res, nil
 }
 
 // outDir is where artifacts go; it must exist.

@@ -60,6 +60,15 @@ type depsPlan struct {
 	UpdateLists bool
 	// Dummy forces the dummy-package method even where apt has satisfy.
 	Dummy bool
+	// What names the packages in messages; "" is the build dependencies.
+	What string
+}
+
+func (p *depsPlan) what() string {
+	if p.What == "" {
+		return "the build dependencies"
+	}
+	return p.What
 }
 
 // aptOptions are the options of every apt-get call of both steps.
@@ -105,8 +114,10 @@ done < %s/uris/list
 	// lock on the cache went with it): worth another try or two.
 	s.WriteString("n=0; until resolve --download-only -o APT::Status-Fd=7 7>&1 1>&2; do\n" +
 		"\tn=$((n+1)); [ $n -lt 3 ] || exit 100; echo 'pkgbox: trying the download again' >&2; sleep 2\ndone\n")
-	for _, e := range p.Extra {
-		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote([]string{e}) + " 7>&1 1>&2; fi\n")
+	// All in one apt call: one may depend on another (a -dbgsym package
+	// on its package, of the same version).
+	if len(p.Extra) > 0 {
+		s.WriteString("if [ $method = satisfy ]; then apt-get install $APT --download-only -o APT::Status-Fd=7 " + shellQuote(p.Extra) + " 7>&1 1>&2; fi\n")
 	}
 	return s.String()
 }
@@ -204,13 +215,19 @@ func (b *builder) installDeps(ctx context.Context) error {
 		mounts = append(mounts, sandbox.Mount{Type: sandbox.TypeBind, Source: f.Name(), File: f, Target: inside, Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev})
 		plan.Extra = append(plan.Extra, inside)
 	}
+	return b.installPlan(ctx, plan, mounts, "install build dependencies")
+}
+
+// installPlan installs what plan names in the two steps above, through a
+// layer where layerKey allows one; mounts bind plan's extra packages.
+func (b *builder) installPlan(ctx context.Context, plan *depsPlan, mounts []sandbox.Mount, phase string) error {
 	key, why := b.layerKey(plan)
 	if key == "" {
 		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
 	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
 		return err
 	}
-	status := &aptStatus{log: b.log, progress: b.progress, phase: "install build dependencies"}
+	status := &aptStatus{log: b.log, progress: b.progress, phase: phase}
 	run := func(script string, network bool, cacheFlags sandbox.MountFlags, cache string) error {
 		m := mounts
 		if cache != "" {
@@ -233,10 +250,10 @@ func (b *builder) installDeps(ctx context.Context) error {
 	err = run(plan.downloadScript(), true, 0, cache)
 	unlock()
 	if err != nil {
-		return fmt.Errorf("apt could not download the build dependencies: %w", err)
+		return fmt.Errorf("apt could not download %s: %w", plan.what(), err)
 	}
 	if err := run(plan.installScript(), false, sandbox.ReadOnly, cache); err != nil {
-		return fmt.Errorf("apt could not install the build dependencies: %w", err)
+		return fmt.Errorf("apt could not install %s: %w", plan.what(), err)
 	}
 	out, err := b.capture(ctx, sealScript())
 	if err != nil {

@@ -42,6 +42,8 @@ type buildOptions struct {
 	pids          int
 	memory        string
 	timeout       time.Duration
+	// checks are the flags of the checks after the build (buildchecks.go).
+	checks checkOptions
 }
 
 func (o *buildOptions) addFlags(c *cobra.Command) {
@@ -69,6 +71,7 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
 	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the build when it runs longer, such as 2h (default: no limit)")
+	o.checks.addFlags(c)
 }
 
 // limits turns the limit flags into the build's limits.
@@ -161,6 +164,10 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil || ccacheMax <= 0 {
 				return &usageError{fmt.Errorf("--ccache-max-size %q: want a size such as 2G", o.ccacheMaxSize)}
 			}
+			checks, err := o.checks.checks(c)
+			if err != nil {
+				return err
+			}
 			s, err := g.openStore()
 			if err != nil {
 				return err
@@ -184,6 +191,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Ccache: o.ccache, CcacheMaxSize: ccacheMax,
 				StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
 				Progress:     ui.event,
+				Checks:       checks,
 			}
 			if g.verbose && !o.jsonOut {
 				req.Verbose = c.ErrOrStderr()
@@ -198,6 +206,9 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				}
 			} else if res != nil {
 				printSummary(c.OutOrStdout(), c.ErrOrStderr(), res, err)
+			}
+			if err == nil {
+				return checksError(c.ErrOrStderr(), res)
 			}
 			return buildError(c.ErrOrStderr(), err)
 		},
@@ -247,6 +258,7 @@ func printSummary(out, errw io.Writer, res *build.Result, err error) {
 	for _, a := range res.Artifacts {
 		fmt.Fprintf(out, "  %s\n", a.Path)
 	}
+	printBuildChecks(out, res)
 	fmt.Fprintf(out, "  log: %s\n", res.Log)
 	if res.Session != "" {
 		fmt.Fprintf(out, "  session kept: pkgbox shell --session %s\n", res.Session)

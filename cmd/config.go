@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"pkgbox/build"
+	"pkgbox/check"
 	"pkgbox/config"
 	"pkgbox/profiles"
 	"pkgbox/store"
@@ -31,7 +32,8 @@ var configKeys = []struct {
 	{"", []string{"store"}},
 	{"build", []string{"root", "profile", "out", "jobs", "network", "nocheck", "debbuildopts", "dist",
 		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers",
-		"ccache", "ccache-max-size"}},
+		"ccache", "ccache-max-size",
+		"lintian", "lintian-fail-on", "autopkgtest", "autopkgtest-fail", "piuparts"}},
 	{"gc", []string{"max-layers-size"}},
 	{"run", []string{"profile", "network", "hostname"}},
 	{"shell", []string{"profile", "network", "hostname"}},
@@ -67,6 +69,9 @@ var configChecks = map[string]func(string) error{
 	"build.profile": profiles.CheckName,
 	"run.profile":   profiles.CheckName,
 	"shell.profile": profiles.CheckName,
+
+	// The checks after the build (buildchecks.go).
+	"build.lintian-fail-on": check.CheckFailOn,
 }
 
 func nonNegative(want string) func(string) error {

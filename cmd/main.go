@@ -24,6 +24,7 @@ const (
 	ExitError       = 1
 	ExitUsage       = 2
 	ExitBuildFailed = 3
+	ExitCheckFailed = 4 // built, but a check after the build failed (--lintian-fail-on, --autopkgtest-fail)
 	ExitInterrupted = 130
 )
 
