@@ -84,6 +84,13 @@ func Run(ctx context.Context, req *Request) []*Record {
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				// The batch may have stopped while i waited for a builder.
+				mu.Lock()
+				stop := failed && !req.KeepGoing
+				mu.Unlock()
+				if stop || ctx.Err() != nil {
+					continue // NotBuilt, below
+				}
 				finish(i, buildOne(ctx, req, i, func(e Event) {
 					mu.Lock()
 					defer mu.Unlock()
@@ -110,8 +117,9 @@ feed:
 	wg.Wait()
 	for i, r := range recs {
 		if r == nil {
-			finish(i, NewRecord(req.Items[i].Input, nil, errNotStarted, 0))
-			recs[i].Outcome = NotBuilt
+			rec := NewRecord(req.Items[i].Input, nil, errNotStarted, 0)
+			rec.Outcome = NotBuilt
+			finish(i, rec)
 		}
 	}
 	return recs
@@ -145,14 +153,13 @@ func buildOne(ctx context.Context, req *Request, i int, emit func(Event)) *Recor
 			}
 			r.Source, r.Package = dsc, ""
 		}
-		changes, ok, err := build.Built(&r)
+		res, ok, err := build.Built(&r)
 		if err != nil {
 			return NewRecord(it.Input, nil, err, time.Since(start))
 		}
 		if ok {
-			rec := NewRecord(it.Input, nil, nil, time.Since(start))
+			rec := NewRecord(it.Input, res, nil, time.Since(start))
 			rec.Outcome = Skipped
-			rec.Error = fmt.Sprintf("built before: %s", changes)
 			return rec
 		}
 	} else if r.Package != "" {

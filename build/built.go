@@ -9,20 +9,21 @@ import (
 )
 
 // Built says whether the output directory already holds the .changes that a
-// build of req would write (dpkg-buildpackage's name for it: the source's
+// build of req would write, and returns a Result naming the source, its
+// version, architecture and root, with that .changes as its artifact (dpkg-buildpackage's name for it: the source's
 // name and version, and the root's architecture or the build type), so
 // that a batch can skip a source built before (pkgbox build --skip-built).
 // req names a source by path, not a package to fetch, and its root; the
 // .changes is looked at without following a link, and counts only as a
 // regular file.
-func Built(req *Request) (changes string, ok bool, err error) {
+func Built(req *Request) (_ *Result, ok bool, err error) {
 	src, err := readSource(req.Source)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	out, err := outDir(req, src)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	arch := bootstrap.HostArch()
 	if meta, err := req.Store.Root(req.Root); err == nil && meta.Arch != "" {
@@ -35,12 +36,14 @@ func Built(req *Request) (changes string, ok bool, err error) {
 	name := changesName(src, arch, typ)
 	o, err := openOutput(out, -1, -1)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
 	defer o.Close()
 	st, ok, err := o.lstat(name)
 	if err != nil {
-		return "", false, fmt.Errorf("look for %s: %w", o.path(name), err)
+		return nil, false, fmt.Errorf("look for %s: %w", o.path(name), err)
 	}
-	return o.path(name), ok && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
+	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: req.Root,
+		Artifacts: []Artifact{{Path: o.path(name), Size: st.Size}}}
+	return res, ok && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
 }

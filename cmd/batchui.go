@@ -41,7 +41,7 @@ func newBatchUI(w io.Writer, total, builds, jobs int) *batchUI {
 	f, ok := w.(*os.File)
 	u := &batchUI{w: w, tty: ok && isTerminal(f), total: total, running: map[int]*batchRow{},
 		counts: batch.Counts{}, stop: make(chan struct{}), stopped: make(chan struct{})}
-	fmt.Fprintf(w, "pkgbox: %d sources, %d builds at once, each with -j %d\n", total, builds, jobs)
+	fmt.Fprintf(w, "pkgbox: %s, %d at once, each with -j %d\n", plural(total, "source"), builds, jobs)
 	go u.tick()
 	return u
 }
@@ -101,6 +101,8 @@ func finishedLine(input string, r *batch.Record) string {
 		what = r.Source + " " + r.Version
 	}
 	switch r.Outcome {
+	case batch.Skipped:
+		return fmt.Sprintf("%s: skipped, built before (%s)", what, r.Artifacts[0].Path)
 	case batch.Built:
 		return fmt.Sprintf("%s: built (%s)", what, roundDuration(r.Duration))
 	case batch.Failed:
@@ -168,4 +170,12 @@ func (u *batchUI) close() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.clear()
+}
+
+// plural is n and noun, with an s for other than one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
