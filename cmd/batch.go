@@ -149,7 +149,8 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 	return nil
 }
 
-// printBatchTable prints a table of the records and a line of counts.
+// printBatchTable prints a table of the records and a line of counts, with
+// the batch's time unless took is negative.
 func printBatchTable(w io.Writer, recs []*batch.Record, took time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tVERSION\tRESULT\tFAILED PHASE\tTIME\tLOG")
@@ -172,7 +173,11 @@ func printBatchTable(w io.Writer, recs []*batch.Record, took time.Duration) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, version, r.Outcome, failed, roundDuration(r.Duration), log)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%s in %s\n", countsLine(batch.Count(recs)), roundDuration(took))
+	if took < 0 {
+		fmt.Fprintln(w, countsLine(batch.Count(recs)))
+	} else {
+		fmt.Fprintf(w, "%s in %s\n", countsLine(batch.Count(recs)), roundDuration(took))
+	}
 	for _, r := range recs {
 		if r.Outcome == batch.Errored {
 			fmt.Fprintf(w, "%s: %s\n", r.Input, r.Error)
