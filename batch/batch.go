@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pkgbox/build"
+	"pkgbox/debian"
 	"pkgbox/store"
 )
 
@@ -183,6 +184,13 @@ func Resolve(s *store.Store, items []Item, root, dist string) (missing []string,
 	for i := range items {
 		it := &items[i]
 		it.Source, it.Package = build.SourceArg(it.Input)
+		if it.Source != "" {
+			// Read now even when the root is given: a bad source of a
+			// long list is said before hours of builds, not after.
+			if _, err := debian.ReadSource(it.Source); err != nil {
+				return nil, fmt.Errorf("%s: %w", it.Origin, err)
+			}
+		}
 		name, miss, err := build.ChooseRoot(s, it.Source, root, dist)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", it.Origin, err)
