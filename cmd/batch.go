@@ -115,6 +115,18 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 			return err
 		}
 	}
+	recs, err := runItems(c, o, tmpl, items)
+	if err != nil {
+		return err
+	}
+	return batchExit(recs)
+}
+
+// runItems builds items, each from the request tmpl, with the batch flags
+// of o, showing progress on stderr, records on stdout (--json) and the
+// table at the end.
+func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []batch.Item) ([]*batch.Record, error) {
+	errw := c.ErrOrStderr()
 	builds, jobs := batch.DefaultJobs(o.batch.builds, o.jobs, batch.CPUs(), build.DefaultMemory())
 	tmpl.Jobs = jobs
 	keepGoing := o.batch.keepGoing || !setByUser(c, "keep-going")
@@ -141,8 +153,14 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 	}
 	printBatchTable(table, recs, time.Since(start))
 	if jerr != nil {
-		return fmt.Errorf("write the records: %w", jerr)
+		return recs, fmt.Errorf("write the records: %w", jerr)
 	}
+	return recs, nil
+}
+
+// batchExit is the command's error for a batch's records: nil when all
+// were built, else their exit status.
+func batchExit(recs []*batch.Record) error {
 	if code := batch.Count(recs).ExitStatus(); code != batch.ExitOK {
 		return &exitError{code: code}
 	}

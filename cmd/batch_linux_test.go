@@ -204,3 +204,29 @@ func TestBatchInterrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildRdepsList finds the reverse build dependencies of a library
+// of the test root's suite in its real lists: bookworm's libsigsegv-dev
+// is build-depended on by asymptote, clisp, gawk, m4 and maude (as a grep
+// of its Sources index says).
+func TestRebuildRdepsList(t *testing.T) {
+	testenv.SharedRoot(t)
+	out, err := pkgbox(t, "rebuild-rdeps", "--root", testenv.RootName, "libsigsegv-dev", "--list").Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, version, ok := strings.Cut(l, "=")
+		if !ok || version == "" {
+			t.Errorf("line %q: want NAME=VERSION", l)
+		}
+		names = append(names, name)
+	}
+	if got := strings.Join(names, " "); got != "asymptote clisp gawk m4 maude" {
+		if suite, _ := os.ReadFile(filepath.Join(testenv.StoreDir(), "roots", testenv.RootName+".json")); !strings.Contains(string(suite), `"bookworm"`) {
+			t.Skipf("the test root is not bookworm, whose list this test knows: got %s", got)
+		}
+		t.Errorf("got %s", got)
+	}
+}
