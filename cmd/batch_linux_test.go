@@ -230,3 +230,66 @@ func TestRebuildRdepsList(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// TestRebuildRdepsExtraPackage rebuilds the one source of bookworm that
+// build-depends on libmath-sparsevector-perl, libmath-sparsematrix-perl (small, and
+// served by the mirror), with a "new"
+// .deb made here whose /usr/local/bin/make fails (first on the build's
+// PATH): it fails with it, builds without it, and pkgbox says it fails only
+// with the new .debs; exit status 3.
+func TestRebuildRdepsExtraPackage(t *testing.T) {
+	testenv.SharedRoot(t)
+	if suite, _ := os.ReadFile(filepath.Join(testenv.StoreDir(), "roots", testenv.RootName+".json")); !strings.Contains(string(suite), `"bookworm"`) {
+		t.Skip("the test root is not bookworm, whose lists this test knows")
+	}
+	pkg := filepath.Join(t.TempDir(), "breaker")
+	for name, content := range map[string]string{
+		"DEBIAN/control":     "Package: pkgbox-test-breaker\nVersion: 1.0\nArchitecture: all\nMaintainer: pkgbox tests <pkgbox@example.invalid>\nDescription: a make that fails\n",
+		"usr/local/bin/make": "#!/bin/sh\necho 'pkgbox-test-breaker: this make always fails' >&2\nexit 1\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(pkg, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pkg, name), []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(t.TempDir(), "pkgbox-test-breaker_1.0_all.deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", pkg, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v: %s", err, out)
+	}
+	out := t.TempDir()
+	known := sessions(t)
+	c := pkgbox(t, "rebuild-rdeps", "--root", testenv.RootName, "libmath-sparsevector-perl", "--extra-package", deb, "--out", out, "-J", "1")
+	var stdout, stderr syncBuffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Errorf("exit: %v, want status 3", err)
+	}
+	for _, re := range []string{
+		`(?m)^libmath-sparsematrix-perl +\S+ +failed +build +`,
+		`(?m)^libmath-sparsematrix-perl +\S+ +built +- +\S+ +` + regexp.QuoteMeta(out) + `/without-new-debs/`,
+		`(?m)^fail only with the new \.debs \(built without them\): libmath-sparsematrix-perl=\S+$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(stdout.String()) {
+			t.Errorf("stdout lacks %s:\n%s\nstderr:\n%s", re, stdout.String(), stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "pkgbox: 1 source of bookworm build-depends on libmath-sparsevector-perl") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	logs, _ := filepath.Glob(filepath.Join(out, "libmath-sparsematrix-perl_*.build"))
+	if len(logs) != 1 {
+		t.Fatalf("logs: %v", logs)
+	}
+	if log, _ := os.ReadFile(logs[0]); !strings.Contains(string(log), "pkgbox-test-breaker: this make always fails") {
+		t.Errorf("%s does not show the new .deb's make failing", logs[0])
+	}
+	for _, id := range testenv.LeakedSessions(testenv.StoreDir(), known) {
+		t.Errorf("session %s left behind", id)
+	}
+	if m, _ := store.MountsUnder(testenv.StoreDir()); len(m) > 0 {
+		t.Errorf("mounts left under the store: %v", m)
+	}
+}

@@ -63,7 +63,11 @@ prints the sources found, NAME=VERSION, one a line: a list for build --from.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s of %s build-depend on %s\n", plural(len(found), "source"), meta.Suite, strings.Join(names, " or "))
+			verb := "build-depend"
+			if len(found) == 1 {
+				verb += "s"
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "pkgbox: %s of %s %s on %s\n", plural(len(found), "source"), meta.Suite, verb, strings.Join(names, " or "))
 			if list {
 				for _, f := range found {
 					fmt.Fprintln(c.OutOrStdout(), f.Arg())
