@@ -1,7 +1,9 @@
 package build
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -46,4 +48,42 @@ func Built(req *Request) (_ *Result, ok bool, err error) {
 	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: req.Root,
 		Artifacts: []Artifact{{Path: o.path(name), Size: st.Size}}}
 	return res, ok && st.Mode&unix.S_IFMT == unix.S_IFREG, nil
+}
+
+// Subdir makes directory name in the output directory out (or finds it
+// there), given to the invoking user as the artifacts are, and returns its
+// path: rebuild-rdeps' second builds go there. It is made relative to the
+// output directory's descriptor, and an existing name that is not a
+// directory (a symbolic link among others) is refused.
+func Subdir(out, name string) (string, error) {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", err
+	}
+	uid, gid := invokingUser()
+	o, err := openOutput(abs, uid, gid)
+	if err != nil {
+		return "", err
+	}
+	defer o.Close()
+	err = unix.Mkdirat(o.fd(), name, 0o755)
+	switch {
+	case err == nil:
+		if uid >= 0 {
+			if err := unix.Fchownat(o.fd(), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				return "", fmt.Errorf("give %s to its user: %w", o.path(name), err)
+			}
+		}
+	case errors.Is(err, unix.EEXIST):
+		st, _, err := o.lstat(name)
+		if err != nil {
+			return "", fmt.Errorf("look at %s: %w", o.path(name), err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return "", fmt.Errorf("%s is not a directory (a symbolic link or a file): remove it, or choose another --out", o.path(name))
+		}
+	default:
+		return "", fmt.Errorf("make %s: %w", o.path(name), err)
+	}
+	return o.path(name), nil
 }

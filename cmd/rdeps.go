@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -151,9 +150,9 @@ func withoutNewDebs(c *cobra.Command, o *buildOptions, tmpl *build.Request, item
 	if out == "" {
 		out = "."
 	}
-	out = filepath.Join(out, "without-new-debs")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("make %s: %w", out, err)
+	out, err := build.Subdir(out, "without-new-debs")
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(c.ErrOrStderr(), "pkgbox: building the %s that failed again without the new .debs, into %s\n", plural(len(again), "source"), out)
 	t := *tmpl
