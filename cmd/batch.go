@@ -19,7 +19,7 @@ import (
 const batchHelp = `Several sources, or --from FILE (one source a line, # starts a comment; -
 reads standard input), make a batch: -J N builds run at once (default: as
 many as the CPUs hold at each build's -j, and the memory at 2 GiB each;
--j defaults to the CPUs' share of each build), on roots chosen and made
+each build's -j defaults to its share of the CPUs), on roots chosen and made
 before the first starts, sharing dependency layers and the apt cache. A
 batch goes on after a failure (--keep-going=false stops starting builds).
 --skip-built skips a source whose .changes for its version is in its output
