@@ -83,8 +83,10 @@ func (e *FetchError) Hint() string {
 // apt reads the root's own sources (and keys), adds deb-src for each deb
 // line, keeps its lists in the store's source cache (so the next fetch
 // only checks for changes), and downloads into the cache's files, checking
-// each file against the hashes of the signed Sources index.
-const fetchScript = `set -e
+// each file against the hashes of the signed Sources index. listsScript
+// brings the lists up to date (rebuild-rdeps reads them); fetchScript goes
+// on to fetch the source.
+const listsScript = `set -e
 mkdir -p /etc/apt/pkgbox-src/parts
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 	if [ -f "$f" ]; then grep -h '^[[:space:]]*deb[[:space:]]' "$f" || true; fi
@@ -96,7 +98,9 @@ done
 APT="-q -o APT::Sandbox::User=root -o Dir::Etc::SourceList=/etc/apt/pkgbox-src/sources.list -o Dir::Etc::SourceParts=/etc/apt/pkgbox-src/parts -o Dir::State::Lists=/var/lib/pkgbox-src-lists -o Dir::Cache=/var/cache/pkgbox-src"
 mkdir -p /var/cache/pkgbox-src
 apt-get $APT update >&2
-# apt names only the files it would download: ask in an empty directory.
+`
+
+const fetchScript = listsScript + `# apt names only the files it would download: ask in an empty directory.
 mkdir /tmp/pkgbox-uris && cd /tmp/pkgbox-uris
 apt-get $APT source --print-uris -qq "$1" | sed -n "s/^'[^']*' \([^ ]*\.dsc\) .*/pkgbox-dsc: \1/p"
 cd /srv/pkgbox-src

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"pkgbox/batch"
 	"pkgbox/bootstrap"
 	"pkgbox/build"
 	"pkgbox/sandbox"
@@ -44,6 +45,7 @@ type buildOptions struct {
 	timeout       time.Duration
 	// checks are the flags of the checks after the build (buildchecks.go).
 	checks checkOptions
+	batch  batchOptions
 }
 
 func (o *buildOptions) addFlags(c *cobra.Command) {
@@ -110,7 +112,7 @@ func (o *buildOptions) buildType() (build.Type, error) {
 func newBuildCommand(g *globalOptions) *cobra.Command {
 	o := &buildOptions{}
 	c := &cobra.Command{
-		Use:   "build [SRC|NAME[=VERSION]] [flags]",
+		Use:   "build [SRC|NAME[=VERSION]]... [flags]",
 		Short: "Build a source package in a fresh sandbox",
 		Long: `Build SRC (a directory holding debian/, default ".", or a .dsc file) in a
 throw-away overlay session: the build dependencies are installed with the
@@ -135,42 +137,28 @@ the root's suite: apt-get source fetches it from the root's mirror, checked
 against the suite's signed Sources index, into the store's cache, and it is
 built as its .dsc would be; the artifacts go to the current directory.
 
-On a fresh machine the default root (the host's suite) is made first.`,
+On a fresh machine the default root (the host's suite) is made first.
+
+` + batchHelp,
 		Example: `  sudo pkgbox build ./hello
   sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4
   sudo pkgbox build hello                     # Debian's hello, from the root's suite
-  sudo pkgbox build bc=1.07.1-3 --root bookworm`,
-		Args: cobra.MaximumNArgs(1),
+  sudo pkgbox build bc=1.07.1-3 --root bookworm
+  sudo pkgbox build --from list.txt -J 2 --skip-built --out /srv/out`,
 		RunE: func(c *cobra.Command, args []string) error {
+			s, tmpl, err := o.request(c, g)
+			if err != nil {
+				return err
+			}
+			if o.batch.wanted(c, args) {
+				return runBatch(c, g, o, s, tmpl, args)
+			}
+			if len(args) > 1 {
+				return &usageError{errors.New("more than one SRC: give them all with -J or --keep-going, or see pkgbox build --help")}
+			}
 			src := "."
 			if len(args) == 1 {
 				src = args[0]
-			}
-			typ, err := o.buildType()
-			if err != nil {
-				return err
-			}
-			if err := build.CheckDebBuildOpts(strings.Fields(o.debbuildopts)); err != nil {
-				return &usageError{err}
-			}
-			if o.dist != "" && store.ValidateName(o.dist) != nil {
-				return &usageError{fmt.Errorf("--dist %q: want a distribution name such as unstable or bookworm-backports", o.dist)}
-			}
-			limits, err := o.limits()
-			if err != nil {
-				return err
-			}
-			ccacheMax, err := build.ParseSize(o.ccacheMaxSize)
-			if err != nil || ccacheMax <= 0 {
-				return &usageError{fmt.Errorf("--ccache-max-size %q: want a size such as 2G", o.ccacheMaxSize)}
-			}
-			checks, err := o.checks.checks(c)
-			if err != nil {
-				return err
-			}
-			s, err := g.openStore()
-			if err != nil {
-				return err
 			}
 			src, pkg := build.SourceArg(src)
 			root, missing, err := build.ChooseRoot(s, src, o.root, o.dist)
@@ -183,25 +171,18 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				}
 			}
 			ui := newBuildUI(c.ErrOrStderr(), g.verbose || o.jsonOut)
-			req := &build.Request{
-				Store: s, Source: src, Package: pkg, Root: root, Profile: o.profile, Out: o.out, Jobs: o.jobs,
-				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
-				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
-				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
-				Ccache: o.ccache, CcacheMaxSize: ccacheMax,
-				StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
-				Progress:     ui.event,
-				Checks:       checks,
-			}
+			req := tmpl
+			req.Source, req.Package, req.Root, req.Progress = src, pkg, root, ui.event
 			if g.verbose && !o.jsonOut {
 				req.Verbose = c.ErrOrStderr()
 			}
+			start := time.Now()
 			res, err := build.Build(c.Context(), req)
 			ui.done()
 			if o.jsonOut && res != nil {
 				enc := json.NewEncoder(c.OutOrStdout())
 				enc.SetIndent("", "  ")
-				if jerr := enc.Encode(res); jerr != nil {
+				if jerr := enc.Encode(batch.NewRecord(src+pkg, res, err, time.Since(start))); jerr != nil {
 					return jerr
 				}
 			} else if res != nil {
@@ -214,7 +195,50 @@ On a fresh machine the default root (the host's suite) is made first.`,
 		},
 	}
 	o.addFlags(c)
+	o.batch.addFlags(c)
 	return c
+}
+
+// request checks the build flags and makes the request every build of
+// the command starts from: the source, its root and the progress display
+// are set per source.
+func (o *buildOptions) request(c *cobra.Command, g *globalOptions) (*store.Store, *build.Request, error) {
+	typ, err := o.buildType()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := build.CheckDebBuildOpts(strings.Fields(o.debbuildopts)); err != nil {
+		return nil, nil, &usageError{err}
+	}
+	if o.dist != "" && store.ValidateName(o.dist) != nil {
+		return nil, nil, &usageError{fmt.Errorf("--dist %q: want a distribution name such as unstable or bookworm-backports", o.dist)}
+	}
+	limits, err := o.limits()
+	if err != nil {
+		return nil, nil, err
+	}
+	ccacheMax, err := build.ParseSize(o.ccacheMaxSize)
+	if err != nil || ccacheMax <= 0 {
+		return nil, nil, &usageError{fmt.Errorf("--ccache-max-size %q: want a size such as 2G", o.ccacheMaxSize)}
+	}
+	checks, err := o.checks.checks(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := g.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	req := &build.Request{
+		Store: s, Profile: o.profile, Out: o.out, Jobs: o.jobs,
+		Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
+		Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
+		NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
+		Ccache: o.ccache, CcacheMaxSize: ccacheMax,
+		StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
+		Checks:       checks,
+	}
+	return s, req, nil
 }
 
 // buildError turns a build's error into the command's: the package's own
