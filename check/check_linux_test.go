@@ -132,28 +132,6 @@ func TestAutopkgtestDemo(t *testing.T) {
 	}
 }
 
-// TestAutopkgtestHello runs the autopkgtests of Debian's hello, fetched
-// from the root's suite: its Test-Command and its upstream tests pass
-// against the .debs just built.
-func TestAutopkgtestHello(t *testing.T) {
-	testenv.Require(t, testenv.Root, testenv.Net)
-	s, _ := testenv.SharedRoot(t)
-	res, err := build.Build(context.Background(), &build.Request{Store: s, Package: "hello", Root: testenv.RootName,
-		Jobs: 2, Out: t.TempDir(), Checks: []build.Check{&check.Autopkgtest{Fail: true}}})
-	if err != nil {
-		t.Fatalf("build hello: %v", err)
-	}
-	c := res.Checks[0]
-	rep := c.Details.(*check.AutopkgtestReport)
-	got := map[string]string{}
-	for _, r := range rep.Tests {
-		got[r.Name] = r.Result + " " + r.Reason
-	}
-	if c.Failed || c.Error != "" || len(got) != 2 || got["command1"] != "PASS " || got["upstream-tests"] != "PASS " {
-		t.Errorf("hello's autopkgtests: %s (error %q): %v", c.Summary, c.Error, got)
-	}
-}
-
 // TestPiupartsLeftFile installs and purges a package whose postinst
 // leaves a file: the file and its directory are reported, and nothing
 // else (what dpkg and apt change is ignored).
@@ -174,10 +152,13 @@ func TestPiupartsLeftFile(t *testing.T) {
 	}
 }
 
-// TestPiupartsUpgradeHello builds Debian's hello as a newer version than
-// the suite's and runs piuparts: the suite's hello is installed first and
-// upgraded to the new one, and the purge leaves nothing behind.
-func TestPiupartsUpgradeHello(t *testing.T) {
+// TestHelloChecks builds Debian's hello, fetched from the root's suite, as
+// a newer version than the suite's, with two checks: its autopkgtests (a
+// Test-Command and the upstream tests) pass against the new .debs, and
+// piuparts installs the suite's hello, upgrades it to the new one and
+// purges it, leaving nothing behind. One build for both keeps the test
+// short.
+func TestHelloChecks(t *testing.T) {
 	testenv.Require(t, testenv.Root, testenv.Net)
 	s, _ := testenv.SharedRoot(t)
 	dsc, err := build.Fetch(context.Background(), s, testenv.RootName, "hello=2.10-3")
@@ -194,17 +175,30 @@ func TestPiupartsUpgradeHello(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry := "hello (2.10-3+pkgbox1) bookworm; urgency=medium\n\n  * Rebuilt by pkgbox's piuparts test.\n\n" +
+	entry := "hello (2.10-3+pkgbox1) bookworm; urgency=medium\n\n  * Rebuilt by pkgbox's tests of the checks.\n\n" +
 		" -- pkgbox tests <pkgbox@example.invalid>  Mon, 01 Jan 2024 00:00:00 +0000\n\n"
 	if err := os.WriteFile(changelog, append([]byte(entry), old...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err := build.Build(context.Background(), &build.Request{Store: s, Source: tree, Root: testenv.RootName,
-		Jobs: 2, NoCheck: true, Out: dir, Checks: []build.Check{&check.Piuparts{}}})
+		Jobs: 2, NoCheck: true, Out: dir, Checks: []build.Check{&check.Autopkgtest{Fail: true}, &check.Piuparts{}}})
 	if err != nil {
 		t.Fatalf("build hello: %v", err)
 	}
+	if len(res.Checks) != 2 {
+		t.Fatalf("checks: %+v", res.Checks)
+	}
+
 	c := res.Checks[0]
+	got := map[string]string{}
+	for _, r := range c.Details.(*check.AutopkgtestReport).Tests {
+		got[r.Name] = r.Result + " " + r.Reason
+	}
+	if c.Failed || c.Error != "" || len(got) != 2 || got["command1"] != "PASS " || got["upstream-tests"] != "PASS " {
+		t.Errorf("hello's autopkgtests: %s (error %q): %v", c.Summary, c.Error, got)
+	}
+
+	c = res.Checks[1]
 	rep := c.Details.(*check.PiupartsReport)
 	if c.Error != "" || rep.Upgraded["hello"] != "2.10-3" || len(rep.Left) != 0 || len(rep.Missing) != 0 {
 		t.Errorf("piuparts of hello 2.10-3+pkgbox1: %s (error %q); upgraded from %v, left %q, missing %q",
