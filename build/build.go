@@ -87,6 +87,15 @@ type Request struct {
 	Dist string
 	// ExtraPackages are .deb files installed before the build.
 	ExtraPackages []string
+	// ExtraRepositories are apt sources ("deb [OPTIONS] URI SUITE
+	// COMPONENT...") added to the build's session for the dependency
+	// install, and ExtraRepositoryKeys the OpenPGP keys (files) that sign
+	// them; see repos.go.
+	ExtraRepositories   []string
+	ExtraRepositoryKeys []string
+	// Host is the architecture to cross-build for; empty or the root's
+	// own means a native build.
+	Host string
 	// Verbose streams the whole log to it.
 	Verbose io.Writer
 	// Progress, if set, hears of phases and of the dependency install.
@@ -226,6 +235,23 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	if meta, err := req.Store.Root(rootName); err == nil && meta.Arch != "" {
 		arch = meta.Arch
 	}
+	buildArch := arch
+	extra, err := openExtraSources(req, buildArch)
+	if err != nil {
+		return nil, err
+	}
+	defer extra.Close()
+	if extra.host != "" {
+		// A cross build, as sbuild --host makes it: the nocheck build
+		// option and the cross and nocheck build profiles.
+		arch = extra.host
+		req.NoCheck = true
+		for _, p := range []string{"cross", "nocheck"} {
+			if !slices.Contains(req.Profiles, p) {
+				req.Profiles = append(req.Profiles, p)
+			}
+		}
+	}
 
 	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: rootName}
 	// The output directory is held open and written only through its
@@ -244,7 +270,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	res.Log = log.Path
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
-	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
+	b := &builder{req: req, src: src, arch: arch, buildArch: buildArch, extra: extra, log: log, res: res, out: outd, in: in}
 	sess, err := session.Open(ctx, &session.Options{Store: req.Store, Root: rootName, Profile: req.Profile,
 		Warn: func(w string) { log.Printf("warning: %s", w) }})
 	if err != nil {
@@ -270,14 +296,19 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 
 // builder carries one build's state through its steps.
 type builder struct {
-	req  *Request
-	src  *debian.Source
-	arch string
-	log  *buildLog
-	res  *Result
-	sess *session.Session
-	out  *output
-	in   *inputs
+	req *Request
+	src *debian.Source
+	// arch is the architecture built for (the host architecture);
+	// buildArch the root's, which differs in a cross build.
+	arch      string
+	buildArch string
+	// extra are the session's extra apt sources (repos.go).
+	extra *extraSources
+	log   *buildLog
+	res   *Result
+	sess  *session.Session
+	out   *output
+	in    *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
 }
@@ -331,6 +362,10 @@ func (b *builder) run(parent context.Context) error {
 		}
 		failed := &FailedError{Phase: s.name, Log: b.log.Path}
 		var le *limitError
+		var re *RepositoryError
+		if errors.As(err, &re) {
+			return err // the user's input, not the package's failure
+		}
 		switch {
 		case errors.As(err, &le): // the cause, even when the timeout ended it
 			failed.Reason = le.reason
@@ -383,9 +418,19 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 		return &limitError{fmt.Sprintf("it used more than the memory limit (--memory %s) and the kernel killed part of it", FormatSize(b.req.Limits.Memory))}
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
+		return &exitStatusError{c.Args[0], res.ExitCode}
 	}
 	return nil
+}
+
+// exitStatusError is a step's command that exited with a non-zero status.
+type exitStatusError struct {
+	cmd    string
+	status int
+}
+
+func (e *exitStatusError) Error() string {
+	return fmt.Sprintf("%s exited with status %d", e.cmd, e.status)
 }
 
 // outDir is where artifacts go; it must exist.
@@ -411,6 +456,9 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 // buildArgs is dpkg-buildpackage's command line.
 func (b *builder) buildArgs() []string {
 	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
+	if b.arch != b.buildArch && b.buildArch != "" {
+		args = append(args, "--host-arch", b.arch)
+	}
 	if b.req.Dist != "" {
 		args = append(args, "--changes-option=-DDistribution="+b.req.Dist)
 	}

@@ -37,6 +37,9 @@ type buildOptions struct {
 	debbuildopts  string
 	dist          string
 	extraPackages []string
+	extraRepos    []string
+	extraKeys     []string
+	host          string
 	pids          int
 	memory        string
 	timeout       time.Duration
@@ -62,6 +65,9 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.debbuildopts, "debbuildopts", "", "more options for dpkg-buildpackage, separated by spaces, such as '-v1.0-1 --no-pre-clean'")
 	f.StringVarP(&o.dist, "dist", "d", "", "the distribution the .changes names (default: the changelog's); a root of that name is the default root")
 	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
+	f.StringArrayVar(&o.extraRepos, "extra-repository", nil, "an apt source for the build's session only, 'deb [OPTIONS] URI SUITE COMPONENT...' (repeatable; file:///PATH for a local one)")
+	f.StringArrayVar(&o.extraKeys, "extra-repository-key", nil, "an OpenPGP key file, armored or binary, that signs the extra repositories (repeatable)")
+	f.StringVar(&o.host, "host", "", "cross-build for this architecture, such as arm64, with the suite's cross toolchain")
 	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
 	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the build when it runs longer, such as 2h (default: no limit)")
@@ -146,6 +152,9 @@ On a fresh machine the default root (the host's suite) is made first.`,
 			if err != nil {
 				return err
 			}
+			if err := o.checkSources(); err != nil {
+				return err
+			}
 			s, err := g.openStore()
 			if err != nil {
 				return err
@@ -166,6 +175,7 @@ On a fresh machine the default root (the host's suite) is made first.`,
 				Type: typ, Network: o.network, Keep: o.keep, Overwrite: o.overwrite, NoLayers: o.noLayers,
 				Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 				NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
+				ExtraRepositories: o.extraRepos, ExtraRepositoryKeys: o.extraKeys, Host: o.host,
 				StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
 				Progress:     ui.event,
 			}
@@ -190,6 +200,49 @@ On a fresh machine the default root (the host's suite) is made first.`,
 	return c
 }
 
+// checkSources checks --extra-repository, --extra-repository-key and
+// --host before anything runs.
+func (o *buildOptions) checkSources() error {
+	for _, r := range o.extraRepos {
+		if _, err := build.ParseRepository(r); err != nil {
+			return &usageError{repositoryError(err)}
+		}
+	}
+	for _, k := range o.extraKeys {
+		if err := build.CheckRepositoryKey(k); err != nil {
+			return &usageError{repositoryError(err)}
+		}
+	}
+	if o.host != "" && build.CheckArch(o.host) != nil {
+		return &usageError{fmt.Errorf("--host %q: want a Debian architecture name, such as arm64 or armhf", o.host)}
+	}
+	return nil
+}
+
+// flagError is a flag's bad value, with what to do.
+type flagError struct {
+	msg, hint string
+	err       error
+}
+
+func (e *flagError) Error() string { return e.msg }
+func (e *flagError) Hint() string  { return e.hint }
+func (e *flagError) Unwrap() error { return e.err }
+
+// repositoryError names the flag of a *build.RepositoryError.
+func repositoryError(err error) error {
+	var re *build.RepositoryError
+	if !errors.As(err, &re) {
+		return err
+	}
+	if re.Key != "" {
+		return &flagError{fmt.Sprintf("--extra-repository-key %q: %v", re.Key, re.Err),
+			"give a readable OpenPGP public key file, such as one written by gpg --export", err}
+	}
+	return &flagError{fmt.Sprintf("--extra-repository %q: %v", re.Line, re.Err),
+		"check its URI, suite and components, and give the key that signs it with --extra-repository-key (or [trusted=yes] for a repository you trust, such as your own local one)", err}
+}
+
 // buildError turns a build's error into the command's: the package's own
 // failure is said here and is exit status 3; pkgbox's failures, a full
 // store among them, go to Main as errors (exit status 1, with a hint).
@@ -200,7 +253,7 @@ func buildError(w io.Writer, err error) error {
 		fmt.Fprintf(w, "pkgbox: %s\n", err)
 		return &exitError{code: ExitBuildFailed}
 	}
-	return err
+	return repositoryError(err)
 }
 
 // printSummary tells what the build did: phases with their times, artifacts,

@@ -30,7 +30,8 @@ var configKeys = []struct {
 }{
 	{"", []string{"store"}},
 	{"build", []string{"root", "profile", "out", "jobs", "network", "nocheck", "debbuildopts", "dist",
-		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers"}},
+		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers",
+		"extra-repository", "extra-repository-key", "host"}},
 	{"gc", []string{"max-layers-size"}},
 	{"run", []string{"profile", "network", "hostname"}},
 	{"shell", []string{"profile", "network", "hostname"}},
@@ -54,6 +55,12 @@ var configChecks = map[string]func(string) error{
 	"build.dist": func(v string) error {
 		if store.ValidateName(v) != nil {
 			return fmt.Errorf("%q: want a distribution name such as unstable or bookworm-backports", v)
+		}
+		return nil
+	},
+	"build.host": func(v string) error {
+		if build.CheckArch(v) != nil {
+			return fmt.Errorf("%q: want a Debian architecture name, such as arm64 or armhf", v)
 		}
 		return nil
 	},
