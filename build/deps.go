@@ -218,10 +218,11 @@ func (b *builder) installDeps(ctx context.Context) error {
 		return err
 	}
 	// What sbuild always adds: the compiler set and fakeroot; for a cross
-	// build, the build architecture's compiler set and cross compilers,
-	// as sbuild --host adds them.
+	// build, the build architecture's compiler set, the cross compilers,
+	// and the host architecture's C and C++ libraries, which
+	// dpkg-shlibdeps needs (sbuild adds them too: Debian bug #815172).
 	if cross {
-		depends = joinDeps("build-essential:native, crossbuild-essential-"+b.arch+":native, fakeroot", depends)
+		depends = joinDeps(fmt.Sprintf("build-essential:native, crossbuild-essential-%[1]s:native, fakeroot, libc-dev:%[1]s, libstdc++-dev:%[1]s", b.arch), depends)
 	} else {
 		depends = joinDeps("build-essential, fakeroot", depends)
 	}

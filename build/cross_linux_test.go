@@ -1,0 +1,96 @@
+package build_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"debug/elf"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"pault.ag/go/debian/deb"
+
+	"pkgbox/build"
+)
+
+// checkCrossDebs checks every .deb a build made: its Architecture field is
+// want (or all), and each ELF file it holds is for machine. It returns how
+// many ELF files it saw.
+func checkCrossDebs(t *testing.T, res *build.Result, want string, machine elf.Machine) int {
+	t.Helper()
+	elves, debs := 0, 0
+	for _, a := range res.Artifacts {
+		if !strings.HasSuffix(a.Path, ".deb") {
+			continue
+		}
+		debs++
+		d, closer, err := deb.LoadFile(a.Path)
+		if err != nil {
+			t.Fatalf("read %s: %v", a.Path, err)
+		}
+		arch := d.Control.Architecture.String()
+		if arch != want && arch != "all" {
+			t.Errorf("%s: Architecture %q, want %q", filepath.Base(a.Path), arch, want)
+		}
+		for {
+			h, err := d.Data.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("read %s: %v", a.Path, err)
+			}
+			if h.Typeflag != tar.TypeReg || h.Size < 4 {
+				continue
+			}
+			data, err := io.ReadAll(d.Data)
+			if err != nil {
+				t.Fatalf("read %s in %s: %v", h.Name, a.Path, err)
+			}
+			if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+				continue
+			}
+			f, err := elf.NewFile(bytes.NewReader(data))
+			if err != nil {
+				t.Errorf("%s in %s: %v", h.Name, a.Path, err)
+				continue
+			}
+			elves++
+			if f.Machine != machine {
+				t.Errorf("%s in %s is for %s, want %s", h.Name, filepath.Base(a.Path), f.Machine, machine)
+			}
+		}
+		closer()
+	}
+	if debs == 0 {
+		t.Errorf("no .deb among %v", res.Artifacts)
+	}
+	return elves
+}
+
+// TestCrossBuild cross-builds testdata's hello-c for arm64 on the amd64
+// root: its .deb says arm64 and its program is an AArch64 ELF file.
+func TestCrossBuild(t *testing.T) {
+	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) { r.Host = "arm64" })
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	if res.Arch != "arm64" {
+		t.Errorf("result's architecture %q, want arm64", res.Arch)
+	}
+	checkDebs(t, res, "1.0", map[string][]string{"hello-c_1.0_arm64.deb": {"/usr/bin/hello-c"}})
+	if n := checkCrossDebs(t, res, "arm64", elf.EM_AARCH64); n == 0 {
+		t.Errorf("no ELF file in the .debs")
+	}
+}
+
+// TestCrossArchive cross-builds Debian's hello, fetched from the root's
+// suite, for arm64.
+func TestCrossArchive(t *testing.T) {
+	res := buildArchive(t, &build.Request{Package: "hello", Host: "arm64"})
+	if n := checkCrossDebs(t, res, "arm64", elf.EM_AARCH64); n == 0 {
+		t.Errorf("no ELF file in the .debs")
+	}
+}
