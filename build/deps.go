@@ -252,7 +252,7 @@ func (b *builder) installDeps(ctx context.Context) error {
 		plan.Extra = append(plan.Extra, inside)
 	}
 	var lists string
-	if b.extra.any() {
+	if b.extra.active() {
 		if lists, err = b.addSources(ctx); err != nil {
 			return err
 		}

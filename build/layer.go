@@ -225,7 +225,7 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 		b.log.Printf("warning: %v; installing without it", err)
 		return false, nil
 	}
-	if b.extra.any() {
+	if b.extra.active() {
 		// The layer holds the extra sources' files too: the sources
 		// step's changes make way for it.
 		if err := b.sess.DropLayers(); err != nil {
@@ -249,7 +249,7 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 	}
 	if why != "" {
 		b.log.Printf("warning: build-dependency layer %s does not fit: %s; installing without it", key, why)
-		if err := b.sess.DropLayers(); err != nil || !b.extra.any() {
+		if err := b.sess.DropLayers(); err != nil || !b.extra.active() {
 			return false, err
 		}
 		_, err := b.addSources(ctx)

@@ -284,8 +284,8 @@ func openExtraSources(req *Request, buildArch string) (_ *extraSources, retErr e
 	return x, nil
 }
 
-// any says whether the session's sources change at all.
-func (x *extraSources) any() bool { return x != nil && (len(x.repos) > 0 || x.host != "") }
+// active says whether the session's sources change at all.
+func (x *extraSources) active() bool { return x != nil && (len(x.repos) > 0 || x.host != "") }
 
 // Close closes the keys and repositories.
 func (x *extraSources) Close() {
@@ -307,7 +307,7 @@ func (x *extraSources) aptMounts() []sandbox.Mount {
 // keyText is what the layer key adds for the extra sources; lists is the
 // hash of apt's lists after the sources step.
 func (x *extraSources) keyText(lists string) []string {
-	if !x.any() {
+	if !x.active() {
 		return nil
 	}
 	return []string{

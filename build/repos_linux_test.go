@@ -165,15 +165,16 @@ func TestBuildExtraRepository(t *testing.T) {
 		t.Fatalf("without the extra repository: got %v, want the dependency install to fail", err)
 	}
 
-	salt := build.LayerSalt(fmt.Sprintf("extra-repo-%d", os.Getpid()))
+	lt := newLayerTest(t) // layers of its own, removed at the end
 	withRepo := func(r *build.Request) {
 		needs(r)
-		salt(r)
+		lt.salted(r)
 		r.ExtraRepositories = []string{"deb file://" + repo.dir + " ./"}
 		r.ExtraRepositoryKeys = []string{repo.key}
 	}
 	for i, want := range []string{"made", "reused"} {
 		res, err, _ = buildPkg(t, "hello-c", withRepo)
+		lt.record(res)
 		if err != nil {
 			t.Fatalf("build %d with the extra repository: %v\n%s", i+1, err, strings.Join(res.Tail, "\n"))
 		}
@@ -187,6 +188,7 @@ func TestBuildExtraRepository(t *testing.T) {
 	// The repository changes: the layer of before must not be reused.
 	repo.add(t, gpg, []string{"Suite=pkgbox-extra", "Codename=pkgbox-extra"}, testPackage{"pkgbox-extra-dep", "1.1", ""})
 	res, err, _ = buildPkg(t, "hello-c", withRepo)
+	lt.record(res)
 	if err != nil {
 		t.Fatalf("build with the changed repository: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}
