@@ -255,3 +255,29 @@ func TestBuildExperimental(t *testing.T) {
 		t.Errorf("the log does not say that exactly hello was pinned to experimental")
 	}
 }
+
+// TestBuildExperimentalChain: what experimental's package needs from
+// experimental (a versioned dependency the main suite cannot satisfy) is
+// pinned too, in a second round.
+func TestBuildExperimentalChain(t *testing.T) {
+	exp := makeRepo(t, nil, []string{"Suite=experimental", "Codename=rc-buggy", "NotAutomatic=yes"},
+		testPackage{"hello", "99.0", "sl (>= 99)"}, testPackage{"sl", "99.0", ""})
+	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) {
+		needing("hello (>= 99)")(r)
+		r.ExtraRepositories = []string{"deb [trusted=yes] file://" + exp.dir + " ./"}
+		r.NoLayers = true
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	env := installed(t, res)
+	for _, want := range []string{"  hello:all 99.0\n", "  sl:all 99.0\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("the build environment lacks %q", want)
+		}
+	}
+	log, _ := os.ReadFile(res.Log)
+	if !strings.Contains(string(log), "pkgbox: pinned to a=experimental,n=rc-buggy: hello sl\n") {
+		t.Errorf("the log does not say that hello, then sl, were pinned to experimental")
+	}
+}
