@@ -363,7 +363,8 @@ func (b *builder) run(parent context.Context) error {
 		failed := &FailedError{Phase: s.name, Log: b.log.Path}
 		var le *limitError
 		var re *RepositoryError
-		if errors.As(err, &re) {
+		var he *HostArchError
+		if errors.As(err, &re) || errors.As(err, &he) {
 			return err // the user's input, not the package's failure
 		}
 		switch {

@@ -342,6 +342,8 @@ func (x *extraSources) sourcesScript() string {
 		// too: a full update.
 		fmt.Fprintf(&s, "dpkg --add-architecture %s\n", shellQuote([]string{x.host}))
 		s.WriteString("apt-get update $APT >&2\n")
+		// apt skips an architecture the suite's Release does not list.
+		fmt.Fprintf(&s, "ls /var/lib/apt/lists/*_binary-%s_Packages* >/dev/null 2>&1 || exit %d\n", x.host, noHostPackages)
 	} else {
 		// Only the extra repositories' lists; the root's stay as they are.
 		fmt.Fprintf(&s, "apt-get update $APT -o Dir::Etc::SourceList=%s -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 >&2\n", list)
@@ -370,6 +372,9 @@ func (b *builder) addSources(ctx context.Context) (string, error) {
 		Stdio:   sandbox.Stdio{Stdout: &out},
 	})
 	var exit *exitStatusError
+	if errors.As(err, &exit) && exit.status == noHostPackages && x.host != "" {
+		return "", &HostArchError{Arch: x.host}
+	}
 	if errors.As(err, &exit) {
 		return "", x.updateError(aptError(strings.Join(b.log.Tail(), "\n")))
 	}
@@ -398,6 +403,18 @@ func (x *extraSources) updateError(aptSays string) error {
 		}
 	}
 	return &RepositoryError{Line: r.Line, Err: fmt.Errorf("apt cannot use it: %s", aptSays)}
+}
+
+// noHostPackages is the sources step's exit status when apt has no
+// package list of the host architecture.
+const noHostPackages = 3
+
+// HostArchError says the root's suite has no packages for the host
+// architecture of a cross build.
+type HostArchError struct{ Arch string }
+
+func (e *HostArchError) Error() string {
+	return fmt.Sprintf("host architecture %q: the root's suite has no packages for it", e.Arch)
 }
 
 // openUserFile opens a file the user names on the command line: a regular

@@ -232,6 +232,11 @@ func (e *flagError) Unwrap() error { return e.err }
 // repositoryError names the flag of a *build.RepositoryError.
 func repositoryError(err error) error {
 	var re *build.RepositoryError
+	var he *build.HostArchError
+	if errors.As(err, &he) {
+		return &flagError{fmt.Sprintf("--host %q: the root's suite has no packages for that architecture", he.Arch),
+			"choose one that the Architectures field of the suite's Release file lists, such as arm64", err}
+	}
 	if !errors.As(err, &re) {
 		return err
 	}
