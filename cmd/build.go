@@ -127,11 +127,19 @@ the root's suite: apt-get source fetches it from the root's mirror, checked
 against the suite's signed Sources index, into the store's cache, and it is
 built as its .dsc would be; the artifacts go to the current directory.
 
+--extra-repository adds an apt source, signed by the --extra-repository-key
+files, to this build's session only (the root stays as it is); with a
+NotAutomatic one such as experimental, only what the root's suite cannot
+satisfy comes from it. --host ARCH cross-builds with the suite's cross
+toolchain, with the cross and nocheck build profiles, as sbuild --host.
+
 On a fresh machine the default root (the host's suite) is made first.`,
 		Example: `  sudo pkgbox build ./hello
   sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4
   sudo pkgbox build hello                     # Debian's hello, from the root's suite
-  sudo pkgbox build bc=1.07.1-3 --root bookworm`,
+  sudo pkgbox build bc=1.07.1-3 --root bookworm
+  sudo pkgbox build . --extra-repository 'deb [trusted=yes] file:///srv/repo ./'
+  sudo pkgbox build hello --host arm64`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			src := "."
