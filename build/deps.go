@@ -168,7 +168,7 @@ func (p *depsPlan) resolveFunc() string {
 // package taken from them), until it resolves or names nothing new. The
 // preferences file stays in the session for the install step, and in the
 // layer made of it (whose key holds the dependencies and the lists).
-const pinScript = `low=$(apt-cache policy | awk '$1 ~ /^[0-9]+$/ && $1 < 500 && $2 != "/var/lib/dpkg/status" { getline; if ($1 == "release") { n = split($2, f, ","); r = ""; for (i = 1; i <= n; i++) if (f[i] ~ /^[an]=./) r = r (r == "" ? "" : ",") f[i]; if (r != "") print r } }' | sort -u)
+const pinScript = `low=$(apt-cache policy | awk '$1 ~ /^[0-9]+$/ && $1 < 500 && $2 != "/var/lib/dpkg/status" { getline; if ($1 == "release") { sub(/^ *release /, ""); n = split($0, f, ","); r = ""; for (i = 1; i <= n; i++) if (f[i] ~ /^[an]=./) r = r (r == "" ? "" : ",") f[i]; if (r != "") print r } }' | sort -u)
 if [ -n "$low" ] && ! resolve --simulate > ` + depsState + `/sim 2>&1; then
 	echo 'pkgbox: the preferred suites cannot satisfy the build dependencies: taking only what they lack from the repositories apt does not install from by default' >&2
 	pinned=

@@ -226,7 +226,12 @@ type extraSources struct {
 	files   []*os.File
 	// host is the foreign host architecture of a cross build, or "".
 	host string
+	// caMnt binds the host's CA certificates, for https repositories.
+	caMnt *sandbox.Mount
 }
+
+// hostCABundle is the host's CA certificates, as ca-certificates makes them.
+const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
 // openExtraSources opens the keys and local repositories of req, each
 // once, and says what the session's sources become.
@@ -269,6 +274,19 @@ func openExtraSources(req *Request, buildArch string) (_ *extraSources, retErr e
 		if err != nil {
 			return nil, err
 		}
+		if strings.HasPrefix(r.URI, "https:") && x.caMnt == nil {
+			// A buildd root has no CA certificates (ca-certificates is
+			// not in it): apt checks an https repository against the
+			// host's, bound read-only into the steps that fetch.
+			ca, err := openUserFile(hostCABundle, "CA certificates")
+			if err != nil {
+				return nil, &RepositoryError{Line: line, Err: fmt.Errorf("https needs the host's CA certificates, %s (package ca-certificates): %w", hostCABundle, unwrapPath(err))}
+			}
+			x.files = append(x.files, ca)
+			x.caMnt = &sandbox.Mount{Type: sandbox.TypeBind, Source: ca.Name(), File: ca, Target: extraDir + "/ca.crt",
+				Flags: sandbox.ReadOnly | sandbox.NoSuid | sandbox.NoDev | sandbox.NoExec}
+			x.repoMnt = append(x.repoMnt, *x.caMnt)
+		}
 		if p := r.local(); p != "" {
 			d, err := os.OpenFile(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
@@ -296,7 +314,7 @@ func (x *extraSources) Close() {
 }
 
 // aptMounts are the mounts every apt step of the build needs: the local
-// repositories.
+// repositories, and the host's CA certificates for https ones.
 func (x *extraSources) aptMounts() []sandbox.Mount {
 	if x == nil {
 		return nil
@@ -329,6 +347,9 @@ func (x *extraSources) sourcesScript() string {
 		for i, k := range x.keys {
 			fmt.Fprintf(&s, "install -m 644 %s /etc/apt/keyrings/pkgbox-extra-%d%s\n", k.Target, i, filepath.Ext(k.Target))
 		}
+	}
+	if x.caMnt != nil {
+		fmt.Fprintf(&s, "echo 'Acquire::https::CAInfo \"%s\";' > /etc/apt/apt.conf.d/99pkgbox-extra-ca\n", x.caMnt.Target)
 	}
 	list := "/etc/apt/sources.list.d/pkgbox-extra.list"
 	if len(x.lines) > 0 {

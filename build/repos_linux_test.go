@@ -3,6 +3,7 @@ package build_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -279,5 +280,47 @@ func TestBuildExperimentalChain(t *testing.T) {
 	log, _ := os.ReadFile(res.Log)
 	if !strings.Contains(string(log), "pkgbox: pinned to a=experimental,n=rc-buggy: hello sl\n") {
 		t.Errorf("the log does not say that hello, then sl, were pinned to experimental")
+	}
+}
+
+// TestBuildBackportsHTTPS: the suite's backports (NotAutomatic,
+// ButAutomaticUpgrades), over https from the root's own mirror, signed by
+// Debian's archive keyring: a build that needs a newer debhelper than the
+// suite's takes debhelper and what it needs of the same version from
+// backports, and nothing else.
+func TestBuildBackportsHTTPS(t *testing.T) {
+	s := sharedStore(t)
+	root, err := s.Root(testenv.RootName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+	if _, err := os.Stat(keyring); err != nil {
+		t.Skipf("needs Debian's archive keyring on the host: %v", err)
+	}
+	mirror := strings.TrimSuffix("https://"+strings.TrimPrefix(strings.TrimPrefix(root.Mirror, "http://"), "https://"), "/")
+	backports := root.Suite + "-backports"
+	resp, err := http.Head(mirror + "/dists/" + backports + "/InRelease")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Skipf("the root's mirror serves no %s over https: %v %v", backports, err, resp)
+	}
+	resp.Body.Close()
+	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) {
+		needing("debhelper (>= 13.12)")(r)
+		r.ExtraRepositories = []string{"deb " + mirror + " " + backports + " main"}
+		r.ExtraRepositoryKeys = []string{keyring}
+		r.NoLayers = true
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	var fromBackports []string
+	for _, l := range strings.Split(installed(t, res), "\n") {
+		if strings.Contains(l, "~bpo") {
+			fromBackports = append(fromBackports, strings.Fields(l)[0])
+		}
+	}
+	if want := "debhelper:all libdebhelper-perl:all"; strings.Join(fromBackports, " ") != want {
+		t.Errorf("from backports: %v, want exactly %s", fromBackports, want)
 	}
 }
