@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"pault.ag/go/debian/deb"
 
 	"pkgbox/build"
+	"pkgbox/internal/testenv"
 )
 
 // checkCrossDebs checks every .deb a build made: its Architecture field is
@@ -84,6 +86,30 @@ func TestCrossBuild(t *testing.T) {
 	if n := checkCrossDebs(t, res, "arm64", elf.EM_AARCH64); n == 0 {
 		t.Errorf("no ELF file in the .debs")
 	}
+	// The build's environment, as the .buildinfo records it: what sbuild
+	// --host sets.
+	for _, a := range res.Artifacts {
+		if strings.HasSuffix(a.Path, ".buildinfo") {
+			data, err := os.ReadFile(a.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"\nBuild-Architecture: " + runtimeArch(t) + "\n", "\n DEB_BUILD_PROFILES=\"cross nocheck\"\n", "\n DEB_BUILD_OPTIONS=\"nocheck parallel=2\"\n"} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("%s lacks %q", filepath.Base(a.Path), strings.TrimSpace(want))
+				}
+			}
+		}
+	}
+}
+
+// runtimeArch is the shared root's architecture, the build architecture.
+func runtimeArch(t *testing.T) string {
+	r, err := sharedStore(t).Root(testenv.RootName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Arch
 }
 
 // TestCrossArchive cross-builds Debian's hello, fetched from the root's
