@@ -74,10 +74,19 @@ func checkCrossDebs(t *testing.T, res *build.Result, want string, machine elf.Ma
 
 // TestCrossBuild cross-builds testdata's hello-c for arm64 on the amd64
 // root: its .deb says arm64 and its program is an AArch64 ELF file.
+//
+// The store's cached arm64 package list is tampered with first: the build
+// must not use it (its hash is in no Release file), and mends it.
 func TestCrossBuild(t *testing.T) {
+	cached := tamperHostLists(t, "arm64")
 	res, err, _ := buildPkg(t, "hello-c", func(r *build.Request) { r.Host = "arm64" })
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	for _, f := range cached {
+		if data, err := os.ReadFile(f); err != nil || bytes.Contains(data, []byte("pkgbox-tampered")) {
+			t.Errorf("the cached list %s is still the tampered one (%v)", f, err)
+		}
 	}
 	if res.Arch != "arm64" {
 		t.Errorf("result's architecture %q, want arm64", res.Arch)
@@ -101,6 +110,39 @@ func TestCrossBuild(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tamperHostLists writes a false package list of host into the store's
+// cache of the shared root's suite, under the name the suite's real one
+// has, and returns its path.
+func tamperHostLists(t *testing.T, host string) []string {
+	t.Helper()
+	s := sharedStore(t)
+	r, err := s.Root(testenv.RootName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := s.CacheDir(r.Suite, r.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, _ := filepath.Glob(filepath.Join(r.Path, "var/lib/apt/lists", "*_binary-"+r.Arch+"_Packages"))
+	if len(lists) == 0 {
+		t.Fatalf("the shared root has no %s package list", r.Arch)
+	}
+	var out []string
+	for _, l := range lists {
+		name := strings.Replace(filepath.Base(l), "_binary-"+r.Arch+"_", "_binary-"+host+"_", 1)
+		f := filepath.Join(cache, "pkgbox-lists-"+host, name)
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("Package: pkgbox-tampered\nVersion: 1.0\nArchitecture: "+host+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // runtimeArch is the shared root's architecture, the build architecture.
