@@ -87,6 +87,15 @@ type Request struct {
 	Dist string
 	// ExtraPackages are .deb files installed before the build.
 	ExtraPackages []string
+	// ExtraRepositories are apt sources ("deb [OPTIONS] URI SUITE
+	// COMPONENT...") added to the build's session for the dependency
+	// install, and ExtraRepositoryKeys the OpenPGP keys (files) that sign
+	// them; see repos.go.
+	ExtraRepositories   []string
+	ExtraRepositoryKeys []string
+	// Host is the architecture to cross-build for; empty or the root's
+	// own means a native build.
+	Host string
 	// Verbose streams the whole log to it.
 	Verbose io.Writer
 	// Progress, if set, hears of phases and of the dependency install.
@@ -240,6 +249,23 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	if meta, err := req.Store.Root(rootName); err == nil && meta.Arch != "" {
 		arch = meta.Arch
 	}
+	buildArch := arch
+	extra, err := openExtraSources(req, buildArch)
+	if err != nil {
+		return nil, err
+	}
+	defer extra.Close()
+	if extra.host != "" {
+		// A cross build, as sbuild --host makes it: the nocheck build
+		// option and the cross and nocheck build profiles.
+		arch = extra.host
+		req.NoCheck = true
+		for _, p := range []string{"cross", "nocheck"} {
+			if !slices.Contains(req.Profiles, p) {
+				req.Profiles = append(req.Profiles, p)
+			}
+		}
+	}
 
 	res := &Result{Source: src.Name, Version: src.Version.String(), Arch: arch, Root: rootName}
 	// The output directory is held open and written only through its
@@ -258,7 +284,7 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 	res.Log = log.Path
 	log.Printf("pkgbox build of %s %s on %s, %s (%s)", src.Name, src.Version, rootName, arch, time.Now().UTC().Format(time.RFC3339))
 
-	b := &builder{req: req, src: src, arch: arch, log: log, res: res, out: outd, in: in}
+	b := &builder{req: req, src: src, arch: arch, buildArch: buildArch, extra: extra, log: log, res: res, out: outd, in: in}
 	if err := b.openCcache(ctx); err != nil {
 		return nil, err
 	}
@@ -290,14 +316,19 @@ func Build(ctx context.Context, req *Request) (_ *Result, retErr error) {
 
 // builder carries one build's state through its steps.
 type builder struct {
-	req  *Request
-	src  *debian.Source
-	arch string
-	log  *buildLog
-	res  *Result
-	sess *session.Session
-	out  *output
-	in   *inputs
+	req *Request
+	src *debian.Source
+	// arch is the architecture built for (the host architecture);
+	// buildArch the root's, which differs in a cross build.
+	arch      string
+	buildArch string
+	// extra are the session's extra apt sources (repos.go).
+	extra *extraSources
+	log   *buildLog
+	res   *Result
+	sess  *session.Session
+	out   *output
+	in    *inputs
 	// builddir is the unpacked source inside the session.
 	builddir string
 	// ccache is the root's compiler cache, locked for the build (--ccache).
@@ -353,6 +384,11 @@ func (b *builder) run(parent context.Context) error {
 		}
 		failed := &FailedError{Phase: s.name, Log: b.log.Path}
 		var le *limitError
+		var re *RepositoryError
+		var he *HostArchError
+		if errors.As(err, &re) || errors.As(err, &he) {
+			return err // the user's input, not the package's failure
+		}
 		switch {
 		case errors.As(err, &le): // the cause, even when the timeout ended it
 			failed.Reason = le.reason
@@ -385,7 +421,7 @@ func (b *builder) sandboxRun(ctx context.Context, c *session.Command) error {
 		return err
 	}
 	if res.ExitCode != 0 {
-		return fmt.Errorf("%s exited with status %d", c.Args[0], res.ExitCode)
+		return &exitStatusError{c.Args[0], res.ExitCode}
 	}
 	return nil
 }
@@ -423,6 +459,16 @@ func (b *builder) sandboxExec(ctx context.Context, c *session.Command) (*sandbox
 	return res, nil
 }
 
+// exitStatusError is a step's command that exited with a non-zero status.
+type exitStatusError struct {
+	cmd    string
+	status int
+}
+
+func (e *exitStatusError) Error() string {
+	return fmt.Sprintf("%s exited with status %d", e.cmd, e.status)
+}
+
 // outDir is where artifacts go; it must exist.
 func outDir(req *Request, src *debian.Source) (string, error) {
 	out := req.Out
@@ -446,6 +492,9 @@ func outDir(req *Request, src *debian.Source) (string, error) {
 // buildArgs is dpkg-buildpackage's command line.
 func (b *builder) buildArgs() []string {
 	args := []string{"dpkg-buildpackage", "-us", "-uc", b.req.Type.flag()}
+	if b.arch != b.buildArch && b.buildArch != "" {
+		args = append(args, "--host-arch", b.arch)
+	}
 	if b.req.Dist != "" {
 		args = append(args, "--changes-option=-DDistribution="+b.req.Dist)
 	}

@@ -15,7 +15,7 @@ func TestCcacheLayerKey(t *testing.T) {
 	root := &store.Root{Name: "test", Created: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	key := func(ccache bool) string {
 		p := &depsPlan{Arch: "amd64", Depends: joinDeps(baseDepends(ccache), "zlib1g-dev")}
-		return hashString(layerKeyText(root, p, nil, "lists", ""))
+		return hashString(layerKeyText(root, p, nil, "lists", nil, ""))
 	}
 	if key(true) == key(false) {
 		t.Error("builds with and without the compiler cache get the same layer key")

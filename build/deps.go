@@ -10,9 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
-	"pkgbox/debian"
 	"pkgbox/sandbox"
 	"pkgbox/session"
 )
@@ -60,6 +57,11 @@ type depsPlan struct {
 	UpdateLists bool
 	// Dummy forces the dummy-package method even where apt has satisfy.
 	Dummy bool
+	// Host is the host architecture of a cross build, or "".
+	Host string
+	// Pin takes what the preferred suites cannot give from the sources
+	// apt does not install from by default (see pinScript).
+	Pin bool
 	// What names the packages in messages; "" is the build dependencies.
 	What string
 }
@@ -92,10 +94,16 @@ func (p *depsPlan) downloadScript() string {
 		s.WriteString(`if dpkg --compare-versions "$(dpkg-query -W -f '${Version}' apt)" ge 1.9; then method=satisfy; else method=dummy; fi` + "\n")
 	}
 	fmt.Fprintf(&s, "echo $method > %s/method\n", depsState)
+	if p.Host != "" {
+		s.WriteString("if [ $method = dummy ]; then echo 'pkgbox: a cross build needs apt 1.9 or later in the root (apt-get satisfy --host-architecture)' >&2; exit 1; fi\n")
+	}
 	s.WriteString("if [ $method = dummy ]; then\n")
 	s.WriteString(p.dummyScript())
 	s.WriteString("fi\n")
 	s.WriteString(p.resolveFunc())
+	if p.Pin {
+		s.WriteString(pinScript)
+	}
 	// What apt would fetch into an empty directory is every file it needs,
 	// each with the hash the signed lists give it.
 	fmt.Fprintf(&s, "resolve --print-uris -qq -o Acquire::ForceHash=SHA256 -o Dir::Cache::Archives=%s/uris/ > %s/uris/list\n", depsState, depsState)
@@ -149,9 +157,45 @@ func (p *depsPlan) resolveFunc() string {
 	if p.Conflicts != "" {
 		satisfy = append(satisfy, "Conflicts: "+p.Conflicts)
 	}
-	return "resolve() {\n\tif [ $method = satisfy ]; then apt-get satisfy $APT \"$@\" " + shellQuote(satisfy) +
+	host := ""
+	if p.Host != "" {
+		// Build dependencies for the host architecture, ":native" ones
+		// and Multi-Arch: foreign ones for the build's, as sbuild --host.
+		host = "--host-architecture " + shellQuote([]string{p.Host}) + " "
+	}
+	return "resolve() {\n\tif [ $method = satisfy ]; then apt-get satisfy $APT " + host + "\"$@\" " + shellQuote(satisfy) +
 		"\n\telse apt-get -f install $APT \"$@\"; fi\n}\n"
 }
+
+// pinScript makes apt prefer the main suite and take from the sources it
+// does not install from by default (priority under 500: NotAutomatic
+// repositories such as experimental, and backports) only what it must, as
+// sbuild's aptitude resolver does for experimental. apt's own resolver
+// takes a package's candidate version, the preferred suite's, and fails
+// when only the other suite's version satisfies a relation. So: resolve as
+// apt would; if that fails, pin at 990, to those sources, exactly the
+// packages named in apt's unmet "Depends:" lines, and resolve again,
+// adding the packages each round names (a versioned dependency of a
+// package taken from them), until it resolves or names nothing new. The
+// preferences file stays in the session for the install step, and in the
+// layer made of it (whose key holds the dependencies and the lists).
+const pinScript = `low=$(apt-cache policy | awk '$1 ~ /^[0-9]+$/ && $1 < 500 && $2 != "/var/lib/dpkg/status" { getline; if ($1 == "release") { sub(/^ *release /, ""); n = split($0, f, ","); r = ""; for (i = 1; i <= n; i++) if (f[i] ~ /^[an]=./) r = r (r == "" ? "" : ",") f[i]; if (r != "") print r } }' | sort -u)
+if [ -n "$low" ] && ! resolve --simulate > ` + depsState + `/sim 2>&1; then
+	echo 'pkgbox: the preferred suites cannot satisfy the build dependencies: taking only what they lack from the repositories apt does not install from by default' >&2
+	pinned=
+	for round in 1 2 3 4 5 6 7 8 9 10; do
+		new=
+		for n in $(sed -n 's/^.* Depends: \([a-z0-9][a-z0-9+.-]*\).*/\1/p' ` + depsState + `/sim | sort -u); do
+			case " $pinned " in *" $n "*) ;; *) new="$new $n" ;; esac
+		done
+		[ -n "$new" ] || break
+		pinned="${pinned:+$pinned }${new# }"
+		for r in $low; do printf 'Package: %s\nPin: release %s\nPin-Priority: 990\n\n' "$pinned" "$r"; done > /etc/apt/preferences.d/pkgbox-extra
+		if resolve --simulate > ` + depsState + `/sim 2>&1; then break; fi
+	done
+	echo "pkgbox: pinned to $(echo $low): $pinned" >&2
+fi
+`
 
 // dummyScript makes the dummy package and has dpkg install it without its
 // dependencies; `apt-get -f install` then brings them. The package has no
@@ -185,22 +229,42 @@ func baseDepends(ccache bool) string {
 
 // installDeps installs the build dependencies in the two steps above.
 func (b *builder) installDeps(ctx context.Context) error {
-	depends, conflicts, err := buildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
+	cross := b.extra.host != ""
+	var depends, conflicts string
+	var err error
+	if cross {
+		depends, conflicts, err = crossBuildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
+	} else {
+		depends, conflicts, err = buildDeps(b.src, b.arch, b.req.Profiles, b.req.Type)
+	}
 	if err != nil {
 		return err
 	}
-	depends = joinDeps(baseDepends(b.ccache != nil), depends)
+	// What sbuild always adds: the compiler set and fakeroot (see
+	// baseDepends); for a cross build, the build architecture's compiler
+	// set, the cross compilers, and the host architecture's C and C++
+	// libraries, which dpkg-shlibdeps needs (sbuild adds them too: Debian
+	// bug #815172).
+	if cross {
+		base := fmt.Sprintf("build-essential:native, crossbuild-essential-%[1]s:native, fakeroot, libc-dev:%[1]s, libstdc++-dev:%[1]s", b.arch)
+		if b.ccache != nil {
+			base += ", ccache:native"
+		}
+		depends = joinDeps(base, depends)
+	} else {
+		depends = joinDeps(baseDepends(b.ccache != nil), depends)
+	}
 	b.log.Printf("Build-Depends (reduced for %s): %s", b.arch, depends)
 	if conflicts != "" {
 		b.log.Printf("Build-Conflicts (reduced for %s): %s", b.arch, conflicts)
 	}
 	plan := &depsPlan{Source: b.src.Name, Arch: b.arch, Depends: depends, Conflicts: conflicts,
-		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps}
+		UpdateLists: b.listsStale(), Dummy: b.req.dummyDeps, Host: b.extra.host, Pin: len(b.extra.repos) > 0}
 	var mounts []sandbox.Mount
 	for i, p := range b.req.ExtraPackages {
 		// Opened once, never through a symlink, and bound from the
 		// descriptor, as the source's own files are (see inputs).
-		f, err := openExtraPackage(p)
+		f, err := openUserFile(p, "extra package")
 		if err != nil {
 			return err
 		}
@@ -219,9 +283,18 @@ func (b *builder) installDeps(ctx context.Context) error {
 }
 
 // installPlan installs what plan names in the two steps above, through a
-// layer where layerKey allows one; mounts bind plan's extra packages.
+// layer where layerKey allows one; mounts bind plan's extra packages. The
+// build's extra apt sources, if any, are added to the session first.
 func (b *builder) installPlan(ctx context.Context, plan *depsPlan, mounts []sandbox.Mount, phase string) error {
-	key, why := b.layerKey(plan)
+	mounts = append(append([]sandbox.Mount(nil), b.extra.aptMounts()...), mounts...)
+	var lists string
+	if b.extra.active() {
+		var err error
+		if lists, err = b.addSources(ctx); err != nil {
+			return err
+		}
+	}
+	key, why := b.layerKey(plan, lists)
 	if key == "" {
 		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
 	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
@@ -285,19 +358,4 @@ func fileSHA256(f *os.File) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// openExtraPackage opens an --extra-package .deb: a regular file, not a
-// symbolic link.
-func openExtraPackage(p string) (*os.File, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.OpenFile(filepath.Dir(abs), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open extra package %q: %w", p, err)
-	}
-	defer dir.Close()
-	return debian.OpenRegular(dir, filepath.Base(abs), "extra package")
 }

@@ -51,14 +51,18 @@ type LayerUse struct {
 // dependencies and conflicts, the install method, the contents of the
 // extra packages (--extra-package), and the identity of the root's apt lists (every file's name, size and time), which decide which
 // versions apt picks.
-func layerKeyText(root *store.Root, p *depsPlan, profiles []string, lists, salt string) string {
+//
+// A build with extra repositories or a foreign host architecture adds
+// them, the keys' contents and the hash of every apt list in its session
+// after their update (extra); other builds' keys stay as they were.
+func layerKeyText(root *store.Root, p *depsPlan, profiles []string, lists string, extra []string, salt string) string {
 	prof := append([]string(nil), profiles...)
 	sort.Strings(prof)
 	method := "auto"
 	if p.Dummy {
 		method = "dummy"
 	}
-	return strings.Join([]string{
+	return strings.Join(append(append([]string{
 		"pkgbox build-dependency layer " + layerFormat,
 		"root " + root.Name,
 		"generation " + root.GenerationID(),
@@ -70,8 +74,7 @@ func layerKeyText(root *store.Root, p *depsPlan, profiles []string, lists, salt 
 		// In the order given, which is the order dpkg installs them in.
 		"extra " + strings.Join(p.ExtraSHA256, " "),
 		"lists " + lists,
-		"salt " + salt,
-	}, "\n") + "\n"
+	}, extra...), "salt "+salt), "\n") + "\n"
 }
 
 func hashString(s string) string {
@@ -103,7 +106,9 @@ func listsID(rootPath string) (string, error) {
 
 // layerKey is the key of the layer that the install of p would make, or
 // "" with the reason why this build neither uses nor makes one.
-func (b *builder) layerKey(p *depsPlan) (key, why string) {
+// extraLists is the hash of the session's apt lists after the extra
+// sources were added, or "" without extra sources.
+func (b *builder) layerKey(p *depsPlan, extraLists string) (key, why string) {
 	switch {
 	case b.req.NoLayers:
 		return "", "--no-layers"
@@ -118,7 +123,7 @@ func (b *builder) layerKey(p *depsPlan) (key, why string) {
 	if err != nil {
 		return "", err.Error()
 	}
-	return hashString(layerKeyText(root, p, b.req.Profiles, lists, b.req.layerSalt))[:32], ""
+	return hashString(layerKeyText(root, p, b.req.Profiles, lists, b.extra.keyText(extraLists), b.req.layerSalt))[:32], ""
 }
 
 // installedQuery lists the installed packages, one "name:arch version"
@@ -220,6 +225,14 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 		b.log.Printf("warning: %v; installing without it", err)
 		return false, nil
 	}
+	if b.extra.active() {
+		// The layer holds the extra sources' files too: the sources
+		// step's changes make way for it.
+		if err := b.sess.DropLayers(); err != nil {
+			lock.Unlock()
+			return false, err
+		}
+	}
 	if err := b.sess.UseLayer(l, lock); err != nil {
 		return false, err
 	}
@@ -236,7 +249,11 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 	}
 	if why != "" {
 		b.log.Printf("warning: build-dependency layer %s does not fit: %s; installing without it", key, why)
-		return false, b.sess.DropLayers()
+		if err := b.sess.DropLayers(); err != nil || !b.extra.active() {
+			return false, err
+		}
+		_, err := b.addSources(ctx)
+		return false, err
 	}
 	b.logInstalled(installed)
 	b.res.Layer = &LayerUse{Key: key, Action: "reused", Packages: l.Packages}

@@ -21,7 +21,7 @@ func TestLayerKeyStaleness(t *testing.T) {
 		return &depsPlan{Arch: "amd64", Depends: "build-essential, fakeroot, zlib1g-dev", Conflicts: "libfoo-dev"}
 	}
 	key := func(r *store.Root, p *depsPlan, profiles []string, lists string) string {
-		return hashString(layerKeyText(r, p, profiles, lists, ""))
+		return hashString(layerKeyText(r, p, profiles, lists, nil, ""))
 	}
 	base := key(root(), plan(), []string{"nocheck", "nodoc"}, "lists-1")
 	if again := key(root(), plan(), []string{"nodoc", "nocheck"}, "lists-1"); again != base {
@@ -44,6 +44,38 @@ func TestLayerKeyStaleness(t *testing.T) {
 		r, p, profiles, lists := root(), plan(), []string{"nocheck", "nodoc"}, "lists-1"
 		change(r, p, &profiles, &lists)
 		if key(r, p, profiles, lists) == base {
+			t.Errorf("%s: the key did not change, so a stale layer would be reused", name)
+		}
+	}
+}
+
+// Extra repositories, their keys, their lists and a host architecture
+// each change the key; without them the key is the one of before.
+func TestLayerKeyExtraSources(t *testing.T) {
+	root := &store.Root{Name: "test"}
+	plan := &depsPlan{Arch: "amd64", Depends: "build-essential, fakeroot"}
+	key := func(x *extraSources, lists string) string {
+		return hashString(layerKeyText(root, plan, nil, "lists-1", x.keyText(lists), ""))
+	}
+	if key(nil, "") != key(&extraSources{}, "x") {
+		t.Errorf("no extra sources changed the key")
+	}
+	base := func() *extraSources {
+		return &extraSources{repos: []*Repository{{}}, lines: []string{"deb http://repo.example.invalid/debian experimental main"}, keySums: []string{"k1"}}
+	}
+	want := key(base(), "extra-lists-1")
+	if key(nil, "") == want {
+		t.Errorf("an extra repository did not change the key")
+	}
+	for name, change := range map[string]func(x *extraSources, lists *string){
+		"repository":       func(x *extraSources, _ *string) { x.lines[0] += " contrib" },
+		"key":              func(x *extraSources, _ *string) { x.keySums[0] = "k2" },
+		"repository lists": func(_ *extraSources, l *string) { *l = "extra-lists-2" },
+		"host":             func(x *extraSources, _ *string) { x.host = "arm64" },
+	} {
+		x, lists := base(), "extra-lists-1"
+		change(x, &lists)
+		if key(x, lists) == want {
 			t.Errorf("%s: the key did not change, so a stale layer would be reused", name)
 		}
 	}

@@ -15,3 +15,10 @@ func buildDeps(src *debian.Source, arch string, profiles []string, typ Type) (de
 	indep := typ == Binary || typ == BinaryAll || typ == Full
 	return src.BuildDeps(arch, profiles, archDep, indep)
 }
+
+// crossBuildDeps is buildDeps for a cross build for host.
+func crossBuildDeps(src *debian.Source, host string, profiles []string, typ Type) (depends, conflicts string, err error) {
+	archDep := typ == Binary || typ == BinaryArch || typ == Full
+	indep := typ == Binary || typ == BinaryAll || typ == Full
+	return src.CrossBuildDeps(host, profiles, archDep, indep)
+}

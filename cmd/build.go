@@ -40,6 +40,9 @@ type buildOptions struct {
 	debbuildopts  string
 	dist          string
 	extraPackages []string
+	extraRepos    []string
+	extraKeys     []string
+	host          string
 	pids          int
 	memory        string
 	timeout       time.Duration
@@ -70,6 +73,9 @@ func (o *buildOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.debbuildopts, "debbuildopts", "", "more options for dpkg-buildpackage, separated by spaces, such as '-v1.0-1 --no-pre-clean'")
 	f.StringVarP(&o.dist, "dist", "d", "", "the distribution the .changes names (default: the changelog's); a root of that name is the default root")
 	f.StringArrayVar(&o.extraPackages, "extra-package", nil, "a .deb to install before the build (repeatable)")
+	f.StringArrayVar(&o.extraRepos, "extra-repository", nil, "an apt source for the build's session only, 'deb [OPTIONS] URI SUITE COMPONENT...' (repeatable; file:///PATH for a local one)")
+	f.StringArrayVar(&o.extraKeys, "extra-repository-key", nil, "an OpenPGP key file, armored or binary, that signs the extra repositories (repeatable)")
+	f.StringVar(&o.host, "host", "", "cross-build for this architecture, such as arm64, with the suite's cross toolchain")
 	f.IntVar(&o.pids, "pids", build.DefaultPids, "most processes and threads the build may have at once (0: no limit)")
 	f.StringVar(&o.memory, "memory", build.FormatSize(build.DefaultMemory()), "most memory the build may use, such as 4G (0: no limit; the default is 3/4 of the machine's)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the build when it runs longer, such as 2h (default: no limit)")
@@ -137,6 +143,12 @@ the root's suite: apt-get source fetches it from the root's mirror, checked
 against the suite's signed Sources index, into the store's cache, and it is
 built as its .dsc would be; the artifacts go to the current directory.
 
+--extra-repository adds an apt source, signed by the --extra-repository-key
+files, to this build's session only (the root stays as it is); with a
+NotAutomatic one such as experimental, only what the root's suite cannot
+satisfy comes from it. --host ARCH cross-builds with the suite's cross
+toolchain, with the cross and nocheck build profiles, as sbuild --host.
+
 On a fresh machine the default root (the host's suite) is made first.
 
 ` + batchHelp,
@@ -144,7 +156,9 @@ On a fresh machine the default root (the host's suite) is made first.
   sudo pkgbox build hello_2.10-3.dsc --out /tmp/out -j4
   sudo pkgbox build hello                     # Debian's hello, from the root's suite
   sudo pkgbox build bc=1.07.1-3 --root bookworm
-  sudo pkgbox build --from list.txt -J 2 --skip-built --out /srv/out`,
+  sudo pkgbox build --from list.txt -J 2 --skip-built --out /srv/out
+  sudo pkgbox build . --extra-repository 'deb [trusted=yes] file:///srv/repo ./'
+  sudo pkgbox build hello --host arm64`,
 		RunE: func(c *cobra.Command, args []string) error {
 			s, tmpl, err := o.request(c, g)
 			if err != nil {
@@ -225,6 +239,9 @@ func (o *buildOptions) request(c *cobra.Command, g *globalOptions) (*store.Store
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := o.checkSources(); err != nil {
+		return nil, nil, err
+	}
 	s, err := g.openStore()
 	if err != nil {
 		return nil, nil, err
@@ -235,10 +252,59 @@ func (o *buildOptions) request(c *cobra.Command, g *globalOptions) (*store.Store
 		Profiles: o.profiles, ExtraPackages: o.extraPackages, Limits: limits, Timeout: o.timeout,
 		NoCheck: o.nocheck, DebBuildOpts: strings.Fields(o.debbuildopts), Dist: o.dist,
 		Ccache: o.ccache, CcacheMaxSize: ccacheMax,
+		ExtraRepositories: o.extraRepos, ExtraRepositoryKeys: o.extraKeys, Host: o.host,
 		StrictLimits: setByUser(c, "pids") || setByUser(c, "memory"),
 		Checks:       checks,
 	}
 	return s, req, nil
+}
+
+// checkSources checks --extra-repository, --extra-repository-key and
+// --host before anything runs.
+func (o *buildOptions) checkSources() error {
+	for _, r := range o.extraRepos {
+		if _, err := build.ParseRepository(r); err != nil {
+			return &usageError{repositoryError(err)}
+		}
+	}
+	for _, k := range o.extraKeys {
+		if err := build.CheckRepositoryKey(k); err != nil {
+			return &usageError{repositoryError(err)}
+		}
+	}
+	if o.host != "" && build.CheckArch(o.host) != nil {
+		return &usageError{fmt.Errorf("--host %q: want a Debian architecture name, such as arm64 or armhf", o.host)}
+	}
+	return nil
+}
+
+// flagError is a flag's bad value, with what to do.
+type flagError struct {
+	msg, hint string
+	err       error
+}
+
+func (e *flagError) Error() string { return e.msg }
+func (e *flagError) Hint() string  { return e.hint }
+func (e *flagError) Unwrap() error { return e.err }
+
+// repositoryError names the flag of a *build.RepositoryError.
+func repositoryError(err error) error {
+	var re *build.RepositoryError
+	var he *build.HostArchError
+	if errors.As(err, &he) {
+		return &flagError{fmt.Sprintf("--host %q: the root's suite has no packages for that architecture", he.Arch),
+			"choose one that the Architectures field of the suite's Release file lists, such as arm64", err}
+	}
+	if !errors.As(err, &re) {
+		return err
+	}
+	if re.Key != "" {
+		return &flagError{fmt.Sprintf("--extra-repository-key %q: %v", re.Key, re.Err),
+			"give a readable OpenPGP public key file, such as one written by gpg --export", err}
+	}
+	return &flagError{fmt.Sprintf("--extra-repository %q: %v", re.Line, re.Err),
+		"check its URI, suite and components, and give the key that signs it with --extra-repository-key (or [trusted=yes] for a repository you trust, such as your own local one)", err}
 }
 
 // buildError turns a build's error into the command's: the package's own
@@ -251,7 +317,7 @@ func buildError(w io.Writer, err error) error {
 		fmt.Fprintf(w, "pkgbox: %s\n", err)
 		return &exitError{code: ExitBuildFailed}
 	}
-	return err
+	return repositoryError(err)
 }
 
 // printSummary tells what the build did: phases with their times, artifacts,

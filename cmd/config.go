@@ -33,7 +33,8 @@ var configKeys = []struct {
 	{"build", []string{"root", "profile", "out", "jobs", "network", "nocheck", "debbuildopts", "dist",
 		"pids", "memory", "timeout", "profiles", "extra-package", "overwrite", "keep", "no-layers",
 		"ccache", "ccache-max-size",
-		"lintian", "lintian-fail-on", "autopkgtest", "autopkgtest-fail", "piuparts"}},
+		"lintian", "lintian-fail-on", "autopkgtest", "autopkgtest-fail", "piuparts",
+		"extra-repository", "extra-repository-key", "host"}},
 	{"gc", []string{"max-layers-size"}},
 	{"run", []string{"profile", "network", "hostname"}},
 	{"shell", []string{"profile", "network", "hostname"}},
@@ -63,6 +64,12 @@ var configChecks = map[string]func(string) error{
 	"build.dist": func(v string) error {
 		if store.ValidateName(v) != nil {
 			return fmt.Errorf("%q: want a distribution name such as unstable or bookworm-backports", v)
+		}
+		return nil
+	},
+	"build.host": func(v string) error {
+		if build.CheckArch(v) != nil {
+			return fmt.Errorf("%q: want a Debian architecture name, such as arm64 or armhf", v)
 		}
 		return nil
 	},

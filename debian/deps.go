@@ -156,6 +156,18 @@ func checkVersion(s string) error {
 // dropped since pkgbox builds natively, so native is arch itself. An empty
 // result is "".
 func (s *Source) BuildDeps(arch string, profiles []string, archDep, indep bool) (depends, conflicts string, err error) {
+	return s.buildDeps(arch, profiles, archDep, indep, false)
+}
+
+// CrossBuildDeps is BuildDeps for a cross build for the host architecture
+// host: restrictions are evaluated for host, and ":native" qualifiers are
+// kept, for apt's --host-architecture to resolve to the build architecture
+// (as sbuild --host and dpkg-checkbuilddeps -a do).
+func (s *Source) CrossBuildDeps(host string, profiles []string, archDep, indep bool) (depends, conflicts string, err error) {
+	return s.buildDeps(host, profiles, archDep, indep, true)
+}
+
+func (s *Source) buildDeps(arch string, profiles []string, archDep, indep, keepNative bool) (depends, conflicts string, err error) {
 	host, err := hostArch(arch)
 	if err != nil {
 		return "", "", err
@@ -181,7 +193,7 @@ func (s *Source) BuildDeps(arch string, profiles []string, archDep, indep bool) 
 			if !p.use {
 				continue
 			}
-			rels, err := reduce(p.dep, host, active)
+			rels, err := reduce(p.dep, host, active, keepNative)
 			if err != nil {
 				return "", fmt.Errorf("reduce %s: %w", p.name, err)
 			}
@@ -231,7 +243,7 @@ func hostArch(arch string) (*dependency.Arch, error) {
 // The library's Dependency.GetPossibilities is not used: it keeps only the
 // first alternative of each relation that matches the architecture and
 // ignores build profiles altogether.
-func reduce(dep *dependency.Dependency, host *dependency.Arch, profiles map[string]bool) ([]string, error) {
+func reduce(dep *dependency.Dependency, host *dependency.Arch, profiles map[string]bool, keepNative bool) ([]string, error) {
 	var rels []string
 	for _, rel := range dep.Relations {
 		var alts []string
@@ -245,7 +257,7 @@ func reduce(dep *dependency.Dependency, host *dependency.Arch, profiles map[stri
 			if !profilesMatch(p.StageSets, profiles) {
 				continue
 			}
-			alts = append(alts, formatPossibility(p))
+			alts = append(alts, formatPossibility(p, keepNative))
 		}
 		if len(alts) > 0 {
 			rels = append(rels, strings.Join(alts, " | "))
@@ -278,11 +290,11 @@ func profilesMatch(sets []dependency.StageSet, active map[string]bool) bool {
 }
 
 // formatPossibility writes one alternative for apt-get satisfy: name,
-// architecture qualifier but ":native", version.
-func formatPossibility(p dependency.Possibility) string {
+// architecture qualifier (":native" only if keepNative), version.
+func formatPossibility(p dependency.Possibility, keepNative bool) string {
 	s := p.Name
 	if p.Arch != nil {
-		if q := p.Arch.String(); q != "native" {
+		if q := p.Arch.String(); q != "native" || keepNative {
 			s += ":" + q
 		}
 	}
@@ -290,4 +302,11 @@ func formatPossibility(p dependency.Possibility) string {
 		s += " (" + p.Version.Operator + " " + p.Version.Number + ")"
 	}
 	return s
+}
+
+// CheckArch checks the name of an architecture to build for: a concrete
+// Debian architecture, not a wildcard, not "all".
+func CheckArch(arch string) error {
+	_, err := hostArch(arch)
+	return err
 }

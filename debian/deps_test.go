@@ -88,3 +88,19 @@ func TestBuildDepsErrors(t *testing.T) {
 	_, _, err := bad.BuildDeps("amd64", nil, true, true)
 	checkErr(t, err, `^reduce Build-Depends: invalid package name "aa, bb"$`)
 }
+
+// A cross build evaluates restrictions for the host architecture and keeps
+// ":native" for apt's --host-architecture.
+func TestCrossBuildDeps(t *testing.T) {
+	s := &Source{BuildDepends: mustDeps(t, "gcc:native (>= 4), libfoo-dev [arm64], libbar-dev [amd64], python3:any, check <!nocheck>, cross-tool <cross>")}
+	deps, _, err := s.CrossBuildDeps("arm64", []string{"cross", "nocheck"}, true, true)
+	checkErr(t, err, "")
+	if want := "gcc:native (>= 4), libfoo-dev, python3:any, cross-tool"; deps != want {
+		t.Errorf("got %q, want %q", deps, want)
+	}
+	native, _, err := s.BuildDeps("amd64", nil, true, true)
+	checkErr(t, err, "")
+	if want := "gcc (>= 4), libbar-dev, python3:any, check"; native != want {
+		t.Errorf("native: got %q, want %q", native, want)
+	}
+}
