@@ -22,7 +22,7 @@ arch=$(sed -n 's/^ *"arch": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")
 cache=$PKGBOX_STORE/cache/ccache/test/$arch
 
 work=$(mktemp -d /var/tmp/pkgbox-bench-ccache.XXXXXX)
-trap 'rm -rf "$work" "$cache"' EXIT
+trap 'rm -rf "$work" "$cache" "$cache.json" "$cache.lock"' EXIT
 bin=$work/pkgbox
 CGO_ENABLED=0 go build -o "$bin" ./cmd/pkgbox
 
