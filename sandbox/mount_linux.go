@@ -38,7 +38,7 @@ func setupRoot(spec *Spec) error {
 	if err := mountProc(root); err != nil {
 		return err
 	}
-	if err := mountDev(root); err != nil {
+	if err := mountDev(root, spec.userns()); err != nil {
 		return err
 	}
 	if err := hardenProc(root); err != nil {
@@ -94,10 +94,21 @@ func mountRoot(spec *Spec) (string, error) {
 		// A throw-away session needs no durability: volatile skips every
 		// sync, which makes tearing the overlay down 4x faster here.
 		"volatile"}
+	if spec.userns() {
+		// trusted.* xattrs, where overlayfs keeps its whiteouts' and
+		// opaque directories' marks, need CAP_SYS_ADMIN on the host;
+		// in a user namespace it keeps them in user.* (Linux 5.11).
+		data = append(data, "userxattr")
+	}
 	// nodev: a device node in the root or made in the session opens
 	// nothing; only the sandbox's own /dev holds working ones (issue 11,
 	// finding 2: the overlay was mounted without it).
 	mnt, err := newFS("overlay", "pkgbox", data, unix.MOUNT_ATTR_NODEV)
+	if err != nil && spec.userns() {
+		var uts unix.Utsname
+		_ = unix.Uname(&uts)
+		err = fmt.Errorf("%w (overlayfs in a user namespace needs Linux 5.11 or later; this is %s)", err, unix.ByteSliceToString(uts.Release[:]))
+	}
 	if err != nil {
 		return "", &MountError{Op: "mount overlay", Target: spec.Root, Err: err}
 	}
