@@ -194,6 +194,7 @@ func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 		sp.Mounts = append([]Mount(nil), spec.Mounts...)
 		for i := range sp.Mounts {
 			if sp.Mounts[i].File != nil {
+				sp.Mounts[i].TreeIsFile = spec.userns()
 				sp.Mounts[i].TreeFD = fdConfig + len(extra)
 				extra = append(extra, trees[0])
 				trees = trees[1:]
