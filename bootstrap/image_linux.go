@@ -46,7 +46,7 @@ func imageFor(s *store.Store, p *Plan, v string) image {
 	}{p.Suite, p.Arch, p.Variant, p.Mirror, p.Keyring, v, p.Components, p.Include, p.NoCheckGPG})
 	sum := sha256.Sum256(key)
 	name := imagePrefix(p.Suite, p.Arch, p.Variant) + hex.EncodeToString(sum[:6]) + ".tar"
-	return image{path: filepath.Join(s.Dir, "cache", "bootstrap", name)}
+	return image{path: filepath.Join(s.Cache, "bootstrap", name)}
 }
 
 // open opens the image when there is one recent enough to reuse, and says

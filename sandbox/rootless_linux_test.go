@@ -26,7 +26,7 @@ func TestRootless(t *testing.T) {
 		return
 	}
 	u := testenv.TestUser(t)
-	root := testenv.RootlessRoot(t, u)
+	_, root := testenv.RootlessStore(t, u)
 	out, err := testenv.RunAsUser(t, u, "TestRootless", "PKGBOX_TEST_ROOT="+root)
 	t.Log(out)
 	if err != nil {

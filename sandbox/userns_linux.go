@@ -114,8 +114,8 @@ func ParseSubIDs(data []byte, name string, uid int) []SubIDRange {
 }
 
 // RootlessMaps returns the uid and gid maps of a rootless sandbox for the
-// calling user: the caller's own id as 0, then SubIDCount ids of the first
-// range of /etc/subuid (/etc/subgid) that is large enough as 1 to 65535.
+// calling user: the caller's own id as 0, then the user's ranges of
+// /etc/subuid (/etc/subgid), in the file's order, as 1 to 65535.
 func RootlessMaps() (uidMap, gidMap []IDMap, err error) {
 	name := strconv.Itoa(os.Getuid())
 	if u, err := osuser.LookupId(name); err == nil {
@@ -139,16 +139,17 @@ func rootlessMap(file, name string, self int) ([]IDMap, error) {
 	if err != nil {
 		return nil, &SubIDError{File: file, User: name, Err: err}
 	}
+	m := []IDMap{{Inside: 0, Outside: uint32(self), Count: 1}}
+	next := uint32(1) // the next id inside to map
 	for _, r := range ParseSubIDs(data, name, os.Getuid()) {
-		if r.Count >= SubIDCount {
-			return []IDMap{
-				{Inside: 0, Outside: uint32(self), Count: 1},
-				{Inside: 1, Outside: r.Start, Count: SubIDCount},
-			}, nil
+		n := min(r.Count, SubIDCount+1-next)
+		m = append(m, IDMap{Inside: next, Outside: r.Start, Count: n})
+		if next += n; next > SubIDCount {
+			return m, nil
 		}
 	}
 	return nil, &SubIDError{File: file, User: name,
-		Err: fmt.Errorf("no range of at least %d ids for %s", SubIDCount, name)}
+		Err: fmt.Errorf("%s has %d subordinate ids, rootless mode needs %d", name, next-1, SubIDCount)}
 }
 
 // writeIDMaps gives the user namespace of process pid its maps through

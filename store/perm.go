@@ -25,8 +25,15 @@ var storeDirs = []struct {
 	{"tmp", 0o700},
 	{"layers", 0o700},
 	{"layers/tmp", 0o700},
-	{"cache", 0o755},
-	{"cache/apt", 0o755},
+}
+
+// cacheDirs are the cache's folders (Store.Cache), and their modes.
+var cacheDirs = []struct {
+	name string
+	mode fs.FileMode
+}{
+	{"", 0o755},
+	{"apt", 0o755},
 }
 
 // lockMode is the mode of the files in locks/ and of session locks: only
@@ -83,7 +90,7 @@ func runner() string {
 // there: each must be a directory owned by the user running pkgbox and
 // writable by nobody else. Folders of a store made by an earlier pkgbox
 // with mode 0755 are tightened (roots/, sessions/, locks/ and tmp/ to 0700).
-func prepare(dir string) error {
+func prepare(dir, cache string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -92,6 +99,19 @@ func prepare(dir string) error {
 	}
 	for _, d := range storeDirs {
 		path := filepath.Join(dir, d.name)
+		err := os.Mkdir(path, d.mode)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := checkOwner(dir, path, d.mode); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		return err
+	}
+	for _, d := range cacheDirs {
+		path := filepath.Join(cache, d.name)
 		err := os.Mkdir(path, d.mode)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return err

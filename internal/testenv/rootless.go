@@ -134,19 +134,40 @@ func subRange(t testing.TB, file string, u *RootlessUser) (*sandbox.SubIDRange, 
 	return nil, free
 }
 
-// RootlessRoot returns a root file system owned as the test user's
-// rootless roots are: a copy of the shared test root whose ids are shifted
-// through the user's map (0 to the user, n to SubUID+n-1). It is made once
-// per machine, in a temporary place renamed in, and reused.
-func RootlessRoot(t testing.TB, u *RootlessUser) string {
+// RootlessStore returns the test user's store, whose root RootName is
+// owned as rootless roots are: a copy of the shared test root whose ids are
+// shifted through the user's map (0 to the user, n to SubUID+n-1). It is
+// made once per machine, in a temporary place renamed in, and reused; the
+// test user opens it (and makes its other folders) on first use.
+func RootlessStore(t testing.TB, u *RootlessUser) (dir, root string) {
 	t.Helper()
-	_, shared := SharedRoot(t)
+	s, shared := SharedRoot(t)
 	defer lockFile(t, filepath.Join(RootlessDir, "lock"))()
-	dst := filepath.Join(RootlessDir, "root")
+	dir = filepath.Join(RootlessDir, "store")
+	dst := filepath.Join(dir, "roots", RootName)
 	if _, err := os.Lstat(dst); err == nil {
-		return dst
+		return dir, dst
 	}
-	tmp := dst + ".tmp"
+	for _, d := range []string{dir, filepath.Join(dir, "roots")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, u.UID, u.GID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta, err := os.ReadFile(filepath.Join(s.Dir, "roots", RootName+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metaPath := filepath.Join(dir, "roots", RootName+".json")
+	if err := os.WriteFile(metaPath, meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(metaPath, u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "roots", "."+RootName+".tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +182,7 @@ func RootlessRoot(t testing.TB, u *RootlessUser) string {
 	if err := os.Rename(tmp, dst); err != nil {
 		t.Fatal(err)
 	}
-	return dst
+	return dir, dst
 }
 
 // shiftIDs changes the owner of every file below dir as the user namespace
