@@ -264,3 +264,60 @@ func RunAsUser(t testing.TB, u *RootlessUser, name string, env ...string) (strin
 // IsChild says whether this test binary runs as the rootless test user,
 // started by RunAsUser.
 func IsChild() bool { return os.Getenv(ChildEnv) != "" }
+
+// UserPkgbox returns a command that runs the running test binary as
+// pkgbox (testscript.RunMain dispatches on argv[0]) as user u, with its
+// store at storeDir and no configuration file of the machine's.
+func UserPkgbox(t testing.TB, u *RootlessUser, storeDir string, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(RootlessDir, "bin", strconv.Itoa(os.Getpid()))
+	exe := filepath.Join(bin, "pkgbox")
+	if _, err := os.Stat(exe); err != nil {
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("cp", self, exe).CombinedOutput(); err != nil {
+			t.Fatalf("copy the test binary: %v: %s", err, out)
+		}
+		if err := os.Chmod(exe, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(bin) })
+	}
+	cmd := exec.Command("setpriv", append([]string{"--reuid", strconv.Itoa(u.UID), "--regid", strconv.Itoa(u.GID), "--init-groups", "--", exe}, args...)...)
+	cmd.Env = []string{"HOME=" + u.Home, "USER=" + u.Name, "LOGNAME=" + u.Name,
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PKGBOX_STORE=" + storeDir, "XDG_CONFIG_HOME=" + filepath.Join(u.Home, ".config-test"), "TEST_SYSTEM_CONFIG=" + os.DevNull}
+	cmd.Dir = u.Home
+	return cmd
+}
+
+// OpenTun opens /dev/net/tun to every user (mode 0666, what Debian's udev
+// rules set at boot) for the rest of the test, where the machine has left
+// it root's (no udev): pasta needs it for a rootless sandbox's network.
+// The mode is put back afterwards; the rootless tests that need it hold a
+// lock meanwhile, so they never put it back under one another.
+func OpenTun(t testing.TB) {
+	t.Helper()
+	unlock := lockFile(t, filepath.Join(RootlessDir, "tun.lock"))
+	t.Cleanup(unlock)
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/net/tun", &st); err != nil {
+		t.Skipf("no /dev/net/tun: %v", err)
+	}
+	if st.Mode&0o666 == 0o666 {
+		return
+	}
+	if err := os.Chmod("/dev/net/tun", 0o666); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Chmod("/dev/net/tun", os.FileMode(st.Mode&0o777)); err != nil {
+			t.Error(err)
+		}
+	})
+}
