@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"pkgbox/internal/testenv"
 )
@@ -145,5 +146,110 @@ func TestRootlessCommands(t *testing.T) {
 			t.Errorf("%s: owner %d, %v; want %d", debs[0], st.Uid, err, u.UID)
 		}
 		noLeftovers(t)
+	})
+}
+
+// TestRootlessCreate makes a root as the test user: debootstrap in a user
+// namespace, the host's device nodes bound, every file owned through the
+// user's map; an interrupted create leaves nothing. The user's store for
+// it is kept per machine, so that its bootstrap image makes every create
+// after the first one quick (restored and upgraded in the user namespace).
+func TestRootlessCreate(t *testing.T) {
+	testenv.Require(t, testenv.Root, testenv.Net)
+	u := testenv.TestUser(t)
+	testenv.OpenTun(t) // the upgrade of a restored image fetches
+	storeDir := filepath.Join(testenv.RootlessDir, "store-create")
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(storeDir, u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+	pkgbox := func(args ...string) *exec.Cmd { return testenv.UserPkgbox(t, u, storeDir, args...) }
+	name := fmt.Sprintf("rl%d", os.Getpid())
+	nothingLeft := func(t *testing.T, what string) {
+		t.Helper()
+		tmp, _ := os.ReadDir(filepath.Join(storeDir, "tmp"))
+		if len(tmp) > 0 {
+			t.Errorf("%s: left in tmp/: %v", what, tmp)
+		}
+		if _, err := os.Lstat(filepath.Join(storeDir, "roots", name)); err == nil {
+			t.Errorf("%s: the root is there", what)
+		}
+		if p := testenv.ProcessesIn(storeDir); len(p) > 0 {
+			t.Errorf("%s: processes left: %v", what, p)
+		}
+		if mi, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(mi, []byte(storeDir)) {
+			t.Errorf("%s: a mount of the store is on the host", what)
+		}
+	}
+
+	t.Run("interrupted", func(t *testing.T) {
+		c := pkgbox("create", "bookworm", "--name", name, "--fresh")
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, &out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Once debootstrap installs packages (its second stage), so
+		// that files of subordinate ids are there to remove.
+		waitFor(t, "debootstrap at work", 4*time.Minute, func() bool {
+			lists, _ := filepath.Glob(filepath.Join(storeDir, "tmp", name+".*", "var", "lib", "dpkg", "info", "*.list"))
+			return len(lists) > 20
+		})
+		_ = c.Process.Signal(syscall.SIGINT)
+		err := c.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("exit %v, want 130:\n%s", err, out.String())
+		}
+		nothingLeft(t, "after ^C")
+	})
+
+	t.Run("create, run, remove", func(t *testing.T) {
+		out, err := pkgbox("create", "bookworm", "--name", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("create: %v:\n%s", err, out)
+		}
+		root := filepath.Join(storeDir, "roots", name)
+		var st syscall.Stat_t
+		for path, uid := range map[string]int{
+			"etc/passwd":              u.UID, // root inside
+			"var/cache/apt":           u.UID, // root inside
+			"var/log/apt/eipp.log.xz": -1,    // whatever apt made, never host root
+		} {
+			if err := syscall.Lstat(filepath.Join(root, path), &st); err != nil {
+				if uid >= 0 {
+					t.Errorf("%s: %v", path, err)
+				}
+				continue
+			}
+			if uid >= 0 && int(st.Uid) != uid || st.Uid == 0 {
+				t.Errorf("%s is owned by %d, want %d", path, st.Uid, uid)
+			}
+		}
+		if err := syscall.Lstat(filepath.Join(root, "dev", "null"), &st); err == nil {
+			t.Errorf("the root keeps a /dev/null of mode %o", st.Mode)
+		}
+		// Subordinate ids: apt's lists/partial/ belongs to _apt, /var/mail
+		// to the group mail (from debootstrap, or the restored image).
+		run, err := pkgbox("run", name, "--", "sh", "-c", "id -u pkgbox; stat -c %u /var/lib/dpkg/status; "+
+			"id -u _apt; stat -c %u /var/lib/apt/lists/partial; getent group mail | cut -d: -f3; stat -c %g /var/mail").CombinedOutput()
+		f := strings.Fields(string(run))
+		if err != nil || len(f) != 6 || f[0] != "65100" || f[1] != "0" || f[2] != f[3] || f[4] != f[5] {
+			t.Fatalf("run: %v: %q, want the build user 65100, dpkg's status root's, lists/partial _apt's, /var/mail mail's", err, run)
+		}
+		apt, _ := strconv.Atoi(f[2])
+		mail, _ := strconv.Atoi(f[4])
+		if err := syscall.Lstat(filepath.Join(root, "var", "lib", "apt", "lists", "partial"), &st); err != nil || st.Uid != u.SubUID+uint32(apt)-1 {
+			t.Errorf("lists/partial/ is owned by %d on the host (%v), want %d", st.Uid, err, u.SubUID+uint32(apt)-1)
+		}
+		if err := syscall.Lstat(filepath.Join(root, "var", "mail"), &st); err != nil || st.Gid != u.SubGID+uint32(mail)-1 {
+			t.Errorf("/var/mail's group is %d on the host (%v), want %d", st.Gid, err, u.SubGID+uint32(mail)-1)
+		}
+		if out, err := pkgbox("remove", name).CombinedOutput(); err != nil {
+			t.Fatalf("remove: %v:\n%s", err, out)
+		}
+		nothingLeft(t, "after remove")
 	})
 }

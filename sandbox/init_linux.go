@@ -26,7 +26,7 @@ func initMain() {
 	}
 
 	if len(os.Args) > 2 && os.Args[2] == initStageUserns {
-		usernsStage() // never returns
+		usernsStage(fdConfig, []string{os.Args[0], InitArg}, failStatus) // never returns
 	}
 	config := watchParent()
 	cfg, err := readConfig(config)

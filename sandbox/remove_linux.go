@@ -89,7 +89,7 @@ func RemoveTree(dir string, uidMap, gidMap []IDMap) error {
 // following links, so a link in the tree never leads it outside.
 func removeMain() {
 	if len(os.Args) > 2 && os.Args[2] == initStageUserns {
-		usernsStage() // never returns
+		usernsStage(fdConfig, append([]string{os.Args[0], removeArg}, os.Args[3:]...), failStatus) // never returns
 	}
 	status := os.NewFile(fdStatus, "status")
 	if len(os.Args) != 3 {

@@ -458,5 +458,7 @@ func MaybeInit() {
 		initMain()
 	case removeArg:
 		removeMain()
+	case execArg:
+		execMain()
 	}
 }

@@ -182,16 +182,18 @@ func writeIDMaps(pid int, uidMap, gidMap []IDMap) error {
 	return nil
 }
 
-// usernsStage is the init's first stage in a user namespace: it blocks on
-// the configuration pipe until pkgbox has written the maps and sends one
-// newline, then execs itself again, now as root of the namespace, which
-// gives it the capabilities its first exec could not have. The pipe's
-// newline is the only byte it reads: the configuration that follows is the
-// second stage's. EOF means pkgbox died: the init exits.
-func usernsStage() {
+// usernsStage is the first stage of a process cloned into a user
+// namespace that has no map yet (the init, RemoveTree's and UserCommand's
+// helpers): it blocks on descriptor goFD until pkgbox has written the maps
+// and sends one newline, then execs next (this binary again), now as root
+// of the namespace, which gives it the capabilities its first exec could
+// not have. The newline is the only byte it reads: what follows on the
+// pipe is the next stage's. EOF means pkgbox died: it exits. A failure is
+// told to fail, which must exit.
+func usernsStage(goFD int, next []string, fail func(error)) {
 	var b [1]byte
 	for {
-		n, err := unix.Read(fdConfig, b[:])
+		n, err := unix.Read(goFD, b[:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -200,16 +202,17 @@ func usernsStage() {
 		}
 		break
 	}
-	status := os.NewFile(fdStatus, "status")
 	if os.Getuid() != 0 || os.Getgid() != 0 {
-		_ = json.NewEncoder(status).Encode(statusOf(&UserNSError{Step: "enter user namespace",
-			Err: fmt.Errorf("still uid %d, gid %d after the maps were written", os.Getuid(), os.Getgid())}))
-		os.Exit(1)
+		fail(&UserNSError{Step: "enter user namespace",
+			Err: fmt.Errorf("still uid %d, gid %d after the maps were written", os.Getuid(), os.Getgid())})
 	}
-	// The same command again, less this stage's word.
-	args := append([]string{os.Args[0], os.Args[1]}, os.Args[3:]...)
-	err := unix.Exec("/proc/self/exe", args, os.Environ())
-	_ = json.NewEncoder(status).Encode(statusOf(&UserNSError{Step: "re-execute the init", Err: err}))
+	err := unix.Exec("/proc/self/exe", next, os.Environ())
+	fail(&UserNSError{Step: "re-execute " + os.Args[1], Err: err})
+}
+
+// failStatus reports err on fdStatus, as the init does, and exits.
+func failStatus(err error) {
+	_ = json.NewEncoder(os.NewFile(fdStatus, "status")).Encode(statusOf(err))
 	os.Exit(1)
 }
 
