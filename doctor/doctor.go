@@ -178,14 +178,13 @@ func Run(ctx context.Context, env *Env) []Check {
 	return checks
 }
 
-// checkMode says which mode pkgbox runs in. Rootless mode runs, shells,
-// builds, lists and removes, but cannot make roots yet: create needs root.
+// checkMode says which mode pkgbox runs in.
 func checkMode(env *Env) Check {
 	if env.EUID == 0 {
 		return Check{Name: "mode", OK: true, Detail: "root mode (running as root)"}
 	}
 	return Check{Name: "mode", OK: true,
-		Detail: fmt.Sprintf("rootless mode (running as %s): run, shell, build, list, remove and gc work on roots of this user's store; create still needs root", env.User)}
+		Detail: fmt.Sprintf("rootless mode (running as %s): a user namespace with this user's subordinate ids, the store in the user's data directory", env.User)}
 }
 
 // checkTun: in rootless mode pasta opens /dev/net/tun inside the
