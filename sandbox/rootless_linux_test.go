@@ -189,6 +189,48 @@ mknod /tmp/disk b 8 0 2>/dev/null && echo MKNOD || echo no-mknod`))
 		}
 	})
 
+	t.Run("hostile root", func(t *testing.T) {
+		// Host paths of the user's own, which a root's links name.
+		host := t.TempDir()
+		hostFile := filepath.Join(t.TempDir(), "resolv.conf")
+		if err := os.WriteFile(hostFile, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		link := func(spec *sandbox.Spec, name, target string) {
+			p := filepath.Join(spec.Overlay.Upper, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spec := rootlessSpec(t, "/bin/sh", "-c", "touch /tmp/escaped; echo x >/etc/resolv.conf; echo done")
+		spec.Mounts = []sandbox.Mount{{Type: "tmpfs", Source: "tmpfs", Target: "/tmp"}}
+		link(spec, "tmp", host)
+		link(spec, "etc/resolv.conf", hostFile)
+		if out, res := run(t, spec); res.ExitCode != 0 || !strings.Contains(out, "done") {
+			t.Errorf("exit %d: %s", res.ExitCode, out)
+		}
+		if e, _ := os.ReadDir(host); len(e) > 0 {
+			t.Errorf("the host directory behind /tmp was written: %v", e)
+		}
+		if data, _ := os.ReadFile(hostFile); string(data) != "nameserver 192.0.2.1\n" {
+			t.Errorf("the host file behind /etc/resolv.conf changed: %q", data)
+		}
+		for _, name := range []string{"dev", "proc"} {
+			spec := rootlessSpec(t, "true")
+			link(spec, name, host)
+			_, err := sandbox.Run(context.Background(), spec, sandbox.Stdio{})
+			if err == nil || !strings.Contains(err.Error(), "symlink") {
+				t.Errorf("/%s as a symlink: got %v, want a refusal that names the symlink", name, err)
+			}
+		}
+		if e, _ := os.ReadDir(host); len(e) > 0 {
+			t.Errorf("the host directory behind /dev or /proc was written: %v", e)
+		}
+	})
+
 	t.Run("limits asked for", func(t *testing.T) {
 		spec := rootlessSpec(t, "true")
 		spec.Limits.Pids = 100
