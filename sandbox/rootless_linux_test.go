@@ -27,6 +27,9 @@ func TestRootless(t *testing.T) {
 	}
 	u := testenv.TestUser(t)
 	_, root := testenv.RootlessStore(t, u)
+	// The child tests pasta where /dev/net/tun is open to users and the
+	// refusal where it is not: no other test may change it meanwhile.
+	testenv.LockTun(t)
 	out, err := testenv.RunAsUser(t, u, "TestRootless", "PKGBOX_TEST_ROOT="+root)
 	t.Log(out)
 	if err != nil {

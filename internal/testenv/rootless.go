@@ -296,6 +296,13 @@ func UserPkgbox(t testing.TB, u *RootlessUser, storeDir string, args ...string) 
 	return cmd
 }
 
+// LockTun keeps /dev/net/tun's mode as it is for the rest of the test:
+// no OpenTun of another test process changes it meanwhile.
+func LockTun(t testing.TB) {
+	t.Helper()
+	t.Cleanup(lockFile(t, filepath.Join(RootlessDir, "tun.lock")))
+}
+
 // OpenTun opens /dev/net/tun to every user (mode 0666, what Debian's udev
 // rules set at boot) for the rest of the test, where the machine has left
 // it root's (no udev): pasta needs it for a rootless sandbox's network.
@@ -303,8 +310,7 @@ func UserPkgbox(t testing.TB, u *RootlessUser, storeDir string, args ...string) 
 // lock meanwhile, so they never put it back under one another.
 func OpenTun(t testing.TB) {
 	t.Helper()
-	unlock := lockFile(t, filepath.Join(RootlessDir, "tun.lock"))
-	t.Cleanup(unlock)
+	LockTun(t)
 	var st unix.Stat_t
 	if err := unix.Stat("/dev/net/tun", &st); err != nil {
 		t.Skipf("no /dev/net/tun: %v", err)
