@@ -103,7 +103,7 @@ func hintFor(err error) string {
 	case errors.Is(err, store.ErrBusy):
 		return "wait for the other pkgbox to finish, or see what holds it with `pkgbox list`"
 	case errors.Is(err, unix.EPERM) && os.Geteuid() != 0:
-		return "pkgbox needs root for namespaces and mounts: run it with sudo"
+		return "as an ordinary user pkgbox runs in rootless mode, which could not do this here: run it with sudo"
 	case errors.Is(err, unix.ENOSPC):
 		return "the file system holding the store is full: free space or point --store elsewhere"
 	}

@@ -417,7 +417,7 @@ var cgroupSeq atomic.Int64
 type NeedRootError struct{}
 
 func (*NeedRootError) Error() string {
-	return "start sandbox: pkgbox needs root for namespaces and mounts"
+	return "start sandbox: pkgbox needs root, or a user namespace map (rootless mode), for namespaces and mounts"
 }
 
 // Hint says how to get root.

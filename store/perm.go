@@ -69,7 +69,7 @@ func (e *OwnerError) Error() string {
 // Hint says what to do.
 func (e *OwnerError) Hint() string {
 	if e.UID == 0 && os.Geteuid() != 0 {
-		return "run it with sudo"
+		return "run it with sudo, or use a store of your own: without --store and " + EnvDir + ", an ordinary user's is ~/.local/share/pkgbox"
 	}
 	if e.Writable {
 		return fmt.Sprintf("make it writable by its owner only (chmod go-w %s), or choose another --store", e.Dir)
