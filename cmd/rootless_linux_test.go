@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,6 +64,21 @@ func TestRootlessCommands(t *testing.T) {
 		}
 		if p := procsWith(tok); len(p) > 0 {
 			t.Errorf("the daemon outlived the sandbox: %v", p)
+		}
+		noLeftovers(t)
+	})
+
+	t.Run("shell", func(t *testing.T) {
+		// script(1) gives pkgbox a terminal, as a user at one would.
+		c := testenv.UserPkgbox(t, u, storeDir, "shell", "test")
+		i := slices.Index(c.Args, "--")
+		c.Args = append(c.Args[:i+1:i+1], "script", "-qec", strings.Join(c.Args[i+1:], " "), "/dev/null")
+		c.Env = append(c.Env, "TERM=dumb")
+		c.Stdin = strings.NewReader("id -u; tty; exit 5\n")
+		out, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 || !strings.Contains(string(out), "/dev/pts/0") {
+			t.Errorf("shell: %v, want exit 5 on the sandbox's own /dev/pts/0:\n%s", err, out)
 		}
 		noLeftovers(t)
 	})
