@@ -68,6 +68,34 @@ func TestRootlessCommands(t *testing.T) {
 		noLeftovers(t)
 	})
 
+	t.Run("SIGKILL of pkgbox kills the sandbox", func(t *testing.T) {
+		tok := fmt.Sprintf("pkgbox-rootless-kill-%d", os.Getpid())
+		// "; :" keeps the shell from exec'ing sleep: it stays, named by tok.
+		c := testenv.UserPkgbox(t, u, storeDir, "run", "test", "--", "sh", "-c", "sleep 1000; :", tok)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The payload itself, not pkgbox, whose arguments hold the same.
+		payload := func() bool {
+			cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range cmdlines {
+				if b, _ := os.ReadFile(p); string(b) == "sh\x00-c\x00sleep 1000; :\x00"+tok+"\x00" {
+					return true
+				}
+			}
+			return false
+		}
+		waitFor(t, "the payload", 10*time.Second, payload)
+		_ = c.Process.Kill() // setpriv exec'd pkgbox: the same process
+		_ = c.Wait()
+		waitFor(t, "the payload's death", 10*time.Second, func() bool { return !payload() })
+		// Its session is left, unlocked, for gc.
+		if out, code := pkgbox("gc"); code != 0 {
+			t.Fatalf("gc: exit %d:\n%s", code, out)
+		}
+		noLeftovers(t)
+	})
+
 	t.Run("shell", func(t *testing.T) {
 		// script(1) gives pkgbox a terminal, as a user at one would.
 		c := testenv.UserPkgbox(t, u, storeDir, "shell", "test")
