@@ -62,6 +62,22 @@ func (e *NoDebootstrapError) Hint() string { return "install it: apt-get install
 // Its id is chosen by hostBuildID.
 const BuildUser = "pkgbox"
 
+// LookDebootstrap finds debootstrap in PATH, else in /usr/sbin and /sbin:
+// an ordinary user's PATH on Debian has no sbin directory, and rootless
+// mode runs it as such a user.
+func LookDebootstrap() (string, error) {
+	p, err := exec.LookPath("debootstrap")
+	if err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if q, lerr := exec.LookPath(dir + "/debootstrap"); lerr == nil {
+			return q, nil
+		}
+	}
+	return "", err
+}
+
 // Create makes root p.Name in s: debootstrap into a temporary directory of
 // the store, with its downloads in the store's apt cache for the suite and
 // architecture, and its result kept as an image in the cache; or, when the
@@ -81,7 +97,7 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 	} else if !errors.Is(err, store.ErrNoRoot) {
 		return nil, err
 	}
-	debootstrap, err := exec.LookPath("debootstrap")
+	debootstrap, err := LookDebootstrap()
 	if err != nil {
 		return nil, &NoDebootstrapError{Err: err}
 	}
@@ -239,10 +255,15 @@ func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOpti
 			o.Progress(e)
 		}
 	}
-	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: progress, Log: o.Log})
+	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: progress, Log: o.Log, Target: dir})
 	pf.stop()
 	if err != nil {
 		return err
+	}
+	if os.Geteuid() != 0 {
+		if err := sandbox.RemoveDevFiles(dir); err != nil {
+			return err
+		}
 	}
 	// From now on dpkg syncs as usual; builds ask for unsafe I/O
 	// themselves, in their throw-away sessions.

@@ -46,7 +46,7 @@ func imageFor(s *store.Store, p *Plan, v string) image {
 	}{p.Suite, p.Arch, p.Variant, p.Mirror, p.Keyring, v, p.Components, p.Include, p.NoCheckGPG})
 	sum := sha256.Sum256(key)
 	name := imagePrefix(p.Suite, p.Arch, p.Variant) + hex.EncodeToString(sum[:6]) + ".tar"
-	return image{path: filepath.Join(s.Dir, "cache", "bootstrap", name)}
+	return image{path: filepath.Join(s.Cache, "bootstrap", name)}
 }
 
 // open opens the image when there is one recent enough to reuse, and says
@@ -119,9 +119,32 @@ func runTar(ctx context.Context, args ...string) func(in io.Reader, out io.Write
 		// tar dies with pkgbox, even when pkgbox is killed: Pdeathsig
 		// follows the thread that started it, so start and wait on one.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		// Rootless, tar runs as root of a user namespace with the
+		// user's maps: it then reads every file of the root and gives
+		// each its owner back, which the user alone could do neither.
+		release, done := func() error { return nil }, func() {}
+		if os.Geteuid() != 0 {
+			uidMap, gidMap, err := sandbox.RootlessMaps()
+			if err == nil {
+				release, done, err = sandbox.UserCommand(cmd, uidMap, gidMap, "")
+			}
+			if err != nil {
+				return err
+			}
+		}
+		defer done()
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Run(); err != nil {
+		err := cmd.Start()
+		if err == nil {
+			if err = release(); err != nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				return fmt.Errorf("tar: %w", err)
+			}
+			err = cmd.Wait()
+		}
+		if err != nil {
 			if msg := strings.TrimSpace(stderr.String()); msg != "" {
 				return fmt.Errorf("tar: %s: %w", lastLine(msg), err)
 			}

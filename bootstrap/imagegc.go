@@ -37,7 +37,7 @@ const imageGrace = time.Hour
 // create that is unpacking one meanwhile keeps reading it: it has the file
 // open.
 func ExpireImages(s *store.Store, now time.Time) ([]ExpiredImage, error) {
-	dir := filepath.Join(s.Dir, "cache", "bootstrap")
+	dir := filepath.Join(s.Cache, "bootstrap")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -105,8 +105,12 @@ func (r *rootFS) WriteFile(unsafePath string, data []byte, mode os.FileMode, uid
 	if err := unix.Fchmod(fd, uint32(mode.Perm())); err != nil {
 		return fmt.Errorf("write %s in root: %w", clean, err)
 	}
-	if err := unix.Fchown(fd, uid, gid); err != nil {
-		return fmt.Errorf("write %s in root: %w", clean, err)
+	// Rootless, root of the root is the user, who made the file: no
+	// chown to do, and none the user would be allowed.
+	if !(os.Geteuid() != 0 && uid == 0 && gid == 0) {
+		if err := unix.Fchown(fd, uid, gid); err != nil {
+			return fmt.Errorf("write %s in root: %w", clean, err)
+		}
 	}
 	err = f.Close()
 	f = nil

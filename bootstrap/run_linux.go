@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pkgbox/sandbox"
 )
 
 // tailLines is how much of debootstrap's log an error shows.
@@ -70,6 +72,8 @@ type runOptions struct {
 	Progress func(Event)
 	// Log receives debootstrap's full log (stdout and stderr); may be nil.
 	Log io.Writer
+	// Target is the directory debootstrap fills.
+	Target string
 }
 
 // runDebootstrap runs argv (from Plan.Args) and waits for it.
@@ -96,6 +100,11 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 	defer logR.Close()
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if argv[0] == "debootstrap" {
+		if p, err := LookDebootstrap(); err == nil {
+			cmd.Path, cmd.Err = p, nil
+		}
+	}
 	cmd.Env = debootstrapEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logW, logW
 	cmd.ExtraFiles = []*os.File{progW} // fd 3, for --debian-installer
@@ -107,6 +116,28 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 	}
 	// Cancel kills PID 1, and with it the namespace; the pipes then close.
 	cmd.WaitDelay = 10 * time.Second
+	// Rootless: debootstrap runs as root of a user namespace with the
+	// user's maps, finding the host's device nodes bound in the target
+	// (it may not mknod there).
+	release, releaseDone := func() error { return nil }, func() {}
+	rootless := os.Geteuid() != 0
+	if rootless {
+		// debootstrap's check that the target allows device nodes
+		// (mknod test-dev-null) cannot pass in a user namespace; as in an
+		// lxc container it then skips it, and its own mknods find the
+		// bound nodes in place.
+		cmd.Env = append(cmd.Env, "container=lxc")
+		uidMap, gidMap, err := sandbox.RootlessMaps()
+		if err == nil {
+			release, releaseDone, err = sandbox.UserCommand(cmd, uidMap, gidMap, opts.Target)
+		}
+		if err != nil {
+			progW.Close()
+			logW.Close()
+			return err
+		}
+	}
+	defer releaseDone()
 
 	var wg sync.WaitGroup
 	var lastErr string
@@ -145,10 +176,20 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		if err := suppressSync(); err != nil && opts.Log != nil {
-			fmt.Fprintf(opts.Log, "pkgbox: %v; debootstrap syncs as usual\n", err)
+		// Rootless, a seccomp filter needs no_new_privs on this thread,
+		// which would take newuidmap's setuid away: debootstrap syncs.
+		if !rootless {
+			if err := suppressSync(); err != nil && opts.Log != nil {
+				fmt.Fprintf(opts.Log, "pkgbox: %v; debootstrap syncs as usual\n", err)
+			}
 		}
 		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		if err := release(); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 			started <- err
 			return
 		}

@@ -95,7 +95,11 @@ func completionStore(c *cobra.Command, g *globalOptions) *store.Store {
 			}
 		}
 	}
-	return &store.Store{Dir: dir}
+	cache := cacheFor(dir)
+	if cache == "" {
+		cache = filepath.Join(dir, "cache")
+	}
+	return &store.Store{Dir: dir, Cache: cache}
 }
 
 // withPrefix returns the words that start with prefix.

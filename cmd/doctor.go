@@ -21,8 +21,9 @@ rootless mode), cgroups, debootstrap and Debian's keyrings, pasta, the
 store's file system and free space, and the host's mirror. One line each;
 a failure is followed by the command that fixes it.
 
-As root, pkgbox runs in root mode. As another user, doctor reports what
-rootless mode will need; rootless mode is not implemented yet: use sudo.
+As root, pkgbox runs in root mode. As another user it runs in rootless
+mode (a user namespace mapped through newuidmap and newgidmap, a store
+in ~/.local/share/pkgbox), and doctor checks what that mode needs.
 
 Exit status 0 when every check passes, 1 when one fails (warnings do not).`,
 		Args: cobra.NoArgs,

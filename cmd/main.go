@@ -47,10 +47,25 @@ type hinter interface{ Hint() string }
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Geteuid() != 0 {
+		// Rootless mode: the store holds files of the user's
+		// subordinate ids, which only a user namespace's root removes.
+		store.RemoveForeign = removeForeign
+	}
 	root := newRootCommand()
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	err := root.ExecuteContext(ctx)
 	return report(os.Stderr, err, ctx.Err() != nil)
+}
+
+// removeForeign removes a tree of the store from inside a user namespace
+// with the user's maps.
+func removeForeign(path string) error {
+	uidMap, gidMap, err := sandbox.RootlessMaps()
+	if err != nil {
+		return err
+	}
+	return sandbox.RemoveTree(path, uidMap, gidMap)
 }
 
 // report prints err (if any) as one line, plus a hint line where there is
@@ -89,7 +104,7 @@ func hintFor(err error) string {
 	case errors.Is(err, store.ErrBusy):
 		return "wait for the other pkgbox to finish, or see what holds it with `pkgbox list`"
 	case errors.Is(err, unix.EPERM) && os.Geteuid() != 0:
-		return "pkgbox needs root for namespaces and mounts: run it with sudo"
+		return "as an ordinary user pkgbox runs in rootless mode, which could not do this here: run it with sudo"
 	case errors.Is(err, unix.ENOSPC):
 		return "the file system holding the store is full: free space or point --store elsewhere"
 	}
@@ -118,6 +133,9 @@ func withDoctor(h string, err error) string {
 func cannot(err error) bool {
 	var (
 		needRoot *sandbox.NeedRootError
+		subID    *sandbox.SubIDError
+		userNS   *sandbox.UserNSError
+		tun      *sandbox.TunError
 		pasta    *sandbox.PastaMissingError
 		cgroup   *sandbox.CgroupError
 		noDeboot *bootstrap.NoDebootstrapError
@@ -126,7 +144,7 @@ func cannot(err error) bool {
 	)
 	switch {
 	case errors.As(err, &needRoot), errors.As(err, &pasta), errors.As(err, &cgroup),
-		errors.As(err, &noDeboot):
+		errors.As(err, &noDeboot), errors.As(err, &subID), errors.As(err, &userNS), errors.As(err, &tun):
 		return true
 	case errors.As(err, &keyring):
 		// The machine's keyring, not a --keyring the user mistyped.

@@ -25,15 +25,41 @@ type globalOptions struct {
 func (g *globalOptions) addFlags(c *cobra.Command) {
 	def := os.Getenv(store.EnvDir)
 	if def == "" {
-		def = store.DefaultDir
+		def = defaultStore()
 	}
-	c.PersistentFlags().StringVar(&g.store, "store", def, "store directory for roots, sessions and caches (env "+store.EnvDir+")")
+	c.PersistentFlags().StringVar(&g.store, "store", def, "store directory for roots, sessions and caches (env "+store.EnvDir+
+		"; an ordinary user's is ~/.local/share/pkgbox, caches in ~/.cache/pkgbox)")
 	c.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "show what is being done, and the output of the tools pkgbox runs")
 }
 
 // openStore opens the store the flags name.
 func (g *globalOptions) openStore() (*store.Store, error) {
-	return store.Open(g.store)
+	return store.OpenCache(g.store, cacheFor(g.store))
+}
+
+// defaultStore is the store of the user running pkgbox: root's in
+// /var/lib, an ordinary user's (rootless mode) in its XDG data directory.
+func defaultStore() string {
+	if os.Geteuid() == 0 {
+		return store.DefaultDir
+	}
+	if dir, _, err := store.UserDirs(); err == nil {
+		return dir
+	}
+	return store.DefaultDir
+}
+
+// cacheFor is where the caches of store dir go: for an ordinary user's
+// default store, the user's XDG cache directory; else "", the store's own
+// cache/ folder (--store and PKGBOX_STORE keep everything together).
+func cacheFor(dir string) string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	if d, cache, err := store.UserDirs(); err == nil && d == dir {
+		return cache
+	}
+	return ""
 }
 
 // newRootCommand builds the whole command tree.

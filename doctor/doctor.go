@@ -1,12 +1,13 @@
 // Package doctor checks what a first use of pkgbox needs from the machine,
-// for the mode pkgbox would run in: as root (today's only working mode) or
-// as an unprivileged user (rootless mode, issue 13, not implemented yet).
+// for the mode pkgbox would run in: as root, or as an unprivileged user
+// (rootless mode, issue 13).
 // Each check is a small function of an Env, which tests replace with fake
 // files and stubs; nothing here prints.
 package doctor
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -88,6 +89,8 @@ type Env struct {
 
 	// StoreDir is the store pkgbox would use.
 	StoreDir string
+	// DevTun is /dev/net/tun, which pasta opens in rootless mode.
+	DevTun string
 
 	// LookPath finds a program (exec.LookPath).
 	LookPath func(string) (string, error)
@@ -123,6 +126,7 @@ func Default(storeDir string) *Env {
 		AptDir:          "/etc/apt",
 		ListsDir:        "/var/lib/apt/lists",
 		StoreDir:        storeDir,
+		DevTun:          "/dev/net/tun",
 		LookPath:        exec.LookPath,
 		Stat:            os.Stat,
 		FileCaps:        fileCaps,
@@ -165,19 +169,37 @@ func Run(ctx context.Context, env *Env) []Check {
 	add(Both, checkKeyring(env))
 	add(Both, checkRemovedKeys(env))
 	add(Both, checkPasta(env))
+	if env.EUID != 0 {
+		add(Rootless, checkTun(env))
+	}
 	add(Both, checkStore(env))
 	add(Both, checkSpace(env))
 	add(Both, checkMirror(ctx, env))
 	return checks
 }
 
-// checkMode says which mode pkgbox runs in. Rootless mode is not
-// implemented yet: as another user, nothing works today but sudo.
+// checkMode says which mode pkgbox runs in.
 func checkMode(env *Env) Check {
 	if env.EUID == 0 {
 		return Check{Name: "mode", OK: true, Detail: "root mode (running as root)"}
 	}
-	return Check{Name: "mode",
-		Detail: "rootless mode is not implemented yet in this version: pkgbox runs as root today; the checks below are what rootless mode will need",
-		Fix:    "sudo pkgbox doctor (and sudo pkgbox ... for every command)"}
+	return Check{Name: "mode", OK: true,
+		Detail: fmt.Sprintf("rootless mode (running as %s): a user namespace with this user's subordinate ids, the store in the user's data directory", env.User)}
+}
+
+// checkTun: in rootless mode pasta opens /dev/net/tun inside the
+// sandbox's user namespace, where the device's owner is unmapped: only
+// its mode for others counts. Debian's udev rules make it 0666 at boot;
+// machines without udev leave the kernel's 0600. Only the network needs
+// it (build dependencies, --network), so it is a warning.
+func checkTun(env *Env) Check {
+	c := Check{Name: "tun", Warning: true}
+	if env.Writable(env.DevTun) {
+		c.OK, c.Warning = true, false
+		c.Detail = env.DevTun + " is open to this user (the network of rootless sandboxes)"
+		return c
+	}
+	c.Detail = env.DevTun + " is closed to this user: rootless sandboxes get no network (no build dependencies, no --network)"
+	c.Fix = "sudo chmod 0666 " + env.DevTun
+	return c
 }

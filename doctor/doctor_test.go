@@ -45,6 +45,7 @@ func fakeEnv(t *testing.T, files map[string]string) *Env {
 		AptDir:          at("etc/apt"),
 		ListsDir:        at("var/lib/apt/lists"),
 		StoreDir:        at("var/lib/pkgbox"),
+		DevTun:          at("dev/net/tun"),
 		LookPath:        func(p string) (string, error) { return "", errors.New("not found") },
 		Stat:            os.Stat,
 		FileCaps:        func(string) bool { return false },
@@ -416,13 +417,20 @@ func TestRunModes(t *testing.T) {
 			t.Errorf("rootless checks %s: no %s", got, want)
 		}
 	}
-	// Rootless mode does not exist yet: the first line says so, and fails.
-	if m := rootless[0]; m.OK || !strings.Contains(m.Detail, "not implemented yet") || !strings.Contains(m.Fix, "sudo pkgbox") {
+	if m := rootless[0]; !m.OK || !strings.Contains(m.Detail, "rootless mode (running as alice)") {
 		t.Errorf("rootless mode line: %+v", m)
 	}
-	if !Failed(rootless) {
-		t.Error("Failed(rootless) = false")
+	if !strings.Contains(got, "tun/rootless") || strings.Contains(names(root), "tun/") {
+		t.Errorf("the tun check is rootless only: %s / %s", got, names(root))
 	}
+}
+
+func TestTun(t *testing.T) {
+	env := fakeEnv(t, nil)
+	env.Writable = func(p string) bool { return p != env.DevTun }
+	assertCheck(t, checkTun(env), false, true, "sudo chmod 0666 "+env.DevTun)
+	env.Writable = func(string) bool { return true }
+	assertCheck(t, checkTun(env), true, false, "")
 }
 
 func TestFailed(t *testing.T) {

@@ -1,11 +1,10 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"pkgbox/sandbox"
 )
 
 // minSubIDs is the number of subordinate ids rootless mode needs: a
@@ -21,26 +20,15 @@ func checkSubIDs(env *Env, name, path string) Check {
 		flag = "--add-subgids"
 	}
 	c.Fix = fmt.Sprintf("sudo usermod %s 100000-165535 %s", flag, env.User)
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		c.Detail = fmt.Sprintf("read %s: %v", path, err)
 		return c
 	}
-	defer f.Close()
+	// The parser the sandbox maps with, so that both agree.
 	var total uint64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(strings.TrimSpace(sc.Text()), ":")
-		if len(parts) != 3 || (parts[0] != env.User && parts[0] != strconv.Itoa(env.UID)) {
-			continue
-		}
-		if n, err := strconv.ParseUint(parts[2], 10, 32); err == nil {
-			total += n
-		}
-	}
-	if err := sc.Err(); err != nil {
-		c.Detail = fmt.Sprintf("read %s: %v", path, err)
-		return c
+	for _, r := range sandbox.ParseSubIDs(data, env.User, env.UID) {
+		total += uint64(r.Count)
 	}
 	if total < minSubIDs {
 		c.Detail = fmt.Sprintf("%s gives %s %d ids; rootless mode needs at least %d", path, env.User, total, minSubIDs)

@@ -24,8 +24,11 @@ var devLinks = []struct{ name, target string }{
 
 // mountDev gives the sandbox a minimal /dev: a small tmpfs with the usual
 // character devices, a new devpts instance (its own ptys, none of the host's)
-// and /dev/shm.
-func mountDev(root *os.File) error {
+// and /dev/shm. In a user namespace (userns) the kernel refuses mknod, so
+// the devices are the host's own nodes bound onto empty files, as
+// bubblewrap and mmdebstrap's unshare mode do: the same six harmless
+// devices, nothing else of the host's /dev.
+func mountDev(root *os.File, userns bool) error {
 	target, err := realDir(root, "/dev")
 	if err != nil {
 		return fmt.Errorf("mount /dev: %w", err)
@@ -37,7 +40,17 @@ func mountDev(root *os.File) error {
 	}
 	defer unix.Close(dev)
 	for _, n := range devNodes {
-		if err := unix.Mknodat(dev, n.name, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor))); err != nil {
+		var err error
+		if userns {
+			var fd int
+			fd, err = unix.Openat(dev, n.name, unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o666)
+			if err == nil {
+				unix.Close(fd)
+			}
+		} else {
+			err = unix.Mknodat(dev, n.name, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor)))
+		}
+		if err != nil {
 			return fmt.Errorf("make /dev/%s: %w", n.name, err)
 		}
 	}
@@ -57,6 +70,11 @@ func mountDev(root *os.File) error {
 	if err := unix.MoveMount(dev, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("mount /dev: %w", err)
 	}
+	if userns {
+		if err := bindHostDevs(root); err != nil {
+			return err
+		}
+	}
 	// Every devpts mount is a new instance: the sandbox sees only its own
 	// ptys. gid 5 is Debian's tty group.
 	pts := Mount{Type: "devpts", Source: "devpts", Target: "/dev/pts", Flags: NoSuid | NoExec,
@@ -66,6 +84,40 @@ func mountDev(root *os.File) error {
 	for _, m := range []Mount{pts, shm} {
 		if err := mountOne(root, m); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Target, err)
+		}
+	}
+	return nil
+}
+
+// bindHostDevs binds the host's devNodes onto the empty files of the
+// sandbox's /dev, just mounted. The init has not pivoted yet, so /dev is
+// still the host's; each node is taken without following a link.
+func bindHostDevs(root *os.File) error {
+	dev, err := realDir(root, "/dev")
+	if err != nil {
+		return fmt.Errorf("mount /dev: %w", err)
+	}
+	defer dev.Close()
+	for _, n := range devNodes {
+		src := "/dev/" + n.name
+		var st unix.Stat_t
+		if err := unix.Fstatat(unix.AT_FDCWD, src, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("bind %s: %w", src, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(n.major, n.minor) {
+			return fmt.Errorf("bind %s: the host's %s is not the character device %d:%d", src, src, n.major, n.minor)
+		}
+		tree, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_SYMLINK_NOFOLLOW)
+		if err != nil {
+			return fmt.Errorf("bind %s: %w", src, err)
+		}
+		err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC})
+		if err == nil {
+			err = unix.MoveMount(tree, "", int(dev.Fd()), n.name, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		}
+		unix.Close(tree)
+		if err != nil {
+			return fmt.Errorf("bind %s: %w", src, err)
 		}
 	}
 	return nil

@@ -25,12 +25,20 @@ func initMain() {
 		os.Exit(1)
 	}
 
+	if len(os.Args) > 2 && os.Args[2] == initStageUserns {
+		usernsStage(fdConfig, []string{os.Args[0], InitArg}, failStatus) // never returns
+	}
 	config := watchParent()
 	cfg, err := readConfig(config)
 	if err != nil {
 		fail(err)
 	}
 	spec := cfg.Spec
+	if spec.userns() {
+		if err := enterUserns(); err != nil {
+			fail(err)
+		}
+	}
 	if err := setupSandbox(cfg); err != nil {
 		fail(err)
 	}

@@ -84,6 +84,11 @@ type Mount struct {
 	File *os.File `json:"-"`
 	// TreeFD is the init's descriptor of File's detached mount; Run sets it.
 	TreeFD int `json:"tree_fd,omitempty"`
+	// TreeIsFile says that TreeFD is File itself, not a detached mount:
+	// in rootless mode pkgbox has no right to detach a mount of the host's
+	// namespace, so the init finds the same file in its own copy of that
+	// namespace (see reopenTree).
+	TreeIsFile bool `json:"tree_is_file,omitempty"`
 }
 
 // Validate checks what the init relies on: an absolute, clean target and a

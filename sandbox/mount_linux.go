@@ -38,7 +38,7 @@ func setupRoot(spec *Spec) error {
 	if err := mountProc(root); err != nil {
 		return err
 	}
-	if err := mountDev(root); err != nil {
+	if err := mountDev(root, spec.userns()); err != nil {
 		return err
 	}
 	if err := hardenProc(root); err != nil {
@@ -94,10 +94,21 @@ func mountRoot(spec *Spec) (string, error) {
 		// A throw-away session needs no durability: volatile skips every
 		// sync, which makes tearing the overlay down 4x faster here.
 		"volatile"}
+	if spec.userns() {
+		// trusted.* xattrs, where overlayfs keeps its whiteouts' and
+		// opaque directories' marks, need CAP_SYS_ADMIN on the host;
+		// in a user namespace it keeps them in user.* (Linux 5.11).
+		data = append(data, "userxattr")
+	}
 	// nodev: a device node in the root or made in the session opens
 	// nothing; only the sandbox's own /dev holds working ones (issue 11,
 	// finding 2: the overlay was mounted without it).
 	mnt, err := newFS("overlay", "pkgbox", data, unix.MOUNT_ATTR_NODEV)
+	if err != nil && spec.userns() {
+		var uts unix.Utsname
+		_ = unix.Uname(&uts)
+		err = fmt.Errorf("%w (overlayfs in a user namespace needs Linux 5.11 or later; this is %s)", err, unix.ByteSliceToString(uts.Release[:]))
+	}
 	if err != nil {
 		return "", &MountError{Op: "mount overlay", Target: spec.Root, Err: err}
 	}
@@ -210,6 +221,12 @@ func mountOne(root *os.File, m Mount) error {
 	if m.Type == TypeBind && m.TreeFD > 0 {
 		// Run's detached mount of Mount.File: attached as it is.
 		src = m.TreeFD
+		if m.TreeIsFile {
+			var err error
+			if src, err = reopenTree(m.TreeFD, m.Recursive); err != nil {
+				return fmt.Errorf("bind source %q: %w", m.Source, err)
+			}
+		}
 		defer unix.Close(src)
 		var st unix.Stat_t
 		if err := unix.Fstat(src, &st); err != nil {
@@ -277,6 +294,16 @@ func detachMounts(spec *Spec) ([]*os.File, error) {
 		if m.File == nil {
 			continue
 		}
+		if spec.userns() {
+			// Rootless: the file itself (a copy of its descriptor,
+			// which Run closes once the init has it).
+			fd, err := unix.FcntlInt(m.File.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+			if err != nil {
+				return trees, fmt.Errorf("bind source %q: %w", m.Source, err)
+			}
+			trees = append(trees, os.NewFile(uintptr(fd), m.Source))
+			continue
+		}
 		flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
 		if m.Recursive {
 			flags |= unix.AT_RECURSIVE
@@ -288,6 +315,42 @@ func detachMounts(spec *Spec) ([]*os.File, error) {
 		trees = append(trees, os.NewFile(uintptr(fd), m.Source))
 	}
 	return trees, nil
+}
+
+// reopenTree makes, in the init's mount namespace, a detached bind mount
+// of the file open as fd, a descriptor of the caller's namespace (which
+// open_tree refuses). The init's namespace was copied from the caller's,
+// so the file's path there names the same file; it is opened without
+// following a last link and must be the very inode fd is, so nothing put
+// in its place since the caller opened it can be bound instead.
+func reopenTree(fd int, recursive bool) (int, error) {
+	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return -1, err
+	}
+	if !filepath.IsAbs(p) {
+		return -1, fmt.Errorf("no path in this mount namespace (%s)", p)
+	}
+	nfd, err := unix.Open(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(nfd)
+	var want, got unix.Stat_t
+	if err := unix.Fstat(fd, &want); err != nil {
+		return -1, err
+	}
+	if err := unix.Fstat(nfd, &got); err != nil {
+		return -1, err
+	}
+	if want.Dev != got.Dev || want.Ino != got.Ino {
+		return -1, fmt.Errorf("%s is no longer the file pkgbox opened", p)
+	}
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	return unix.OpenTree(nfd, "", flags)
 }
 
 // realDir opens unsafePath inside root without following any symlink,

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A sandbox with the network still gets a network namespace of its own:
@@ -52,6 +54,31 @@ func (*PastaMissingError) Hint() string {
 		"(package passt); pkgbox never gives it the host's namespace"
 }
 
+// TunError says that in rootless mode pasta cannot open /dev/net/tun:
+// it opens it inside the sandbox's user namespace, where the device's
+// owner, the host's root, is unmapped, so only its mode for others
+// counts.
+type TunError struct{ Err error }
+
+func (e *TunError) Error() string {
+	return fmt.Sprintf("network: rootless mode: pasta cannot open /dev/net/tun: %v", e.Err)
+}
+
+func (e *TunError) Unwrap() error { return e.Err }
+
+// Hint says how to open it to users, as Debian's udev rules do at boot.
+func (*TunError) Hint() string {
+	return "an administrator runs `sudo chmod 0666 /dev/net/tun` (udev does this at boot where it runs; podman needs the same), or run without the network"
+}
+
+// checkTun fails with a TunError unless the caller may open /dev/net/tun.
+func checkTun() error {
+	if err := unix.Access("/dev/net/tun", unix.R_OK|unix.W_OK); err != nil {
+		return &TunError{Err: err}
+	}
+	return nil
+}
+
 // lookPasta finds the pasta binary.
 func lookPasta() (string, error) {
 	p, err := exec.LookPath("pasta")
@@ -87,10 +114,21 @@ func lookPasta() (string, error) {
 //     readiness signal, with EOF if it dies first; no file, no polling.
 //   - --no-netns-quit: pasta must not watch the namespace's path itself
 //     (here a descriptor); its life is pkgbox's business.
-func pastaArgs(dnsForward bool) []string {
-	args := []string{"-f", "-q", "--runas", "0:0", "--config-net",
+//
+// In rootless mode (userns), pasta runs as the caller, who has no
+// capability on the host: it first joins the sandbox's user namespace
+// (given by path: pasta keeps only stdin of what it inherits), whose root
+// owns the network namespace, and it has no uid to give up (--runas needs
+// root).
+func pastaArgs(dnsForward bool, userns string) []string {
+	args := []string{"-f", "-q", "--config-net",
 		"-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw",
 		"--no-netns-quit", "--pid", "/proc/self/fd/1", "--netns", "/proc/self/fd/0"}
+	if userns != "" {
+		args = append(args, "--userns", userns)
+	} else {
+		args = append(args, "--runas", "0:0")
+	}
 	if dnsForward {
 		args = append(args, "--dns-forward", dnsForwardAddr)
 	}
@@ -109,8 +147,9 @@ type pasta struct {
 
 // startPasta links the network namespace of process pid (the sandbox's
 // init, not yet configured) to the world, and returns once the namespace's
-// interface is configured. The caller must call stop.
-func startPasta(ctx context.Context, bin string, pid int) (_ *pasta, retErr error) {
+// interface is configured; with userns, pasta joins the init's user
+// namespace first. The caller must call stop.
+func startPasta(ctx context.Context, bin string, pid int, userns bool) (_ *pasta, retErr error) {
 	// Pin the namespace now: the init is our unreaped child, so this pid is
 	// still it.
 	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
@@ -126,7 +165,11 @@ func startPasta(ctx context.Context, bin string, pid int) (_ *pasta, retErr erro
 
 	p := &pasta{exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	p.dnsForward = loopbackResolver(hostResolvConf)
-	p.cmd = exec.Command(bin, pastaArgs(p.dnsForward)...)
+	usernsPath := ""
+	if userns {
+		usernsPath = fmt.Sprintf("/proc/%d/ns/user", pid)
+	}
+	p.cmd = exec.Command(bin, pastaArgs(p.dnsForward, usernsPath)...)
 	p.cmd.Env = []string{}
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = ns, readyW, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -71,7 +71,7 @@ func Run(ctx context.Context, spec *Spec, stdio Stdio) (_ *Result, retErr error)
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	if os.Geteuid() != 0 {
+	if os.Geteuid() != 0 && !spec.userns() {
 		return nil, &NeedRootError{}
 	}
 	r := &sandboxRun{spec: spec, stdio: stdio, cfg: &initConfig{Spec: spec}}
@@ -198,6 +198,7 @@ func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 		sp.Mounts = append([]Mount(nil), spec.Mounts...)
 		for i := range sp.Mounts {
 			if sp.Mounts[i].File != nil {
+				sp.Mounts[i].TreeIsFile = spec.userns()
 				sp.Mounts[i].TreeFD = fdConfig + len(extra)
 				extra = append(extra, trees[0])
 				trees = trees[1:]
@@ -213,6 +214,9 @@ func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 func (r *sandboxRun) command(extra []*os.File) error {
 	spec, stdio := r.spec, r.stdio
 	cmd := exec.Command("/proc/self/exe", InitArg)
+	if spec.userns() {
+		cmd.Args = append(cmd.Args, initStageUserns)
+	}
 	r.cmd = cmd
 	cmd.Env = []string{}
 	cmd.ExtraFiles = extra
@@ -223,10 +227,21 @@ func (r *sandboxRun) command(extra []*os.File) error {
 	// A network namespace of its own in every case: with the network,
 	// pasta links it to the world (pasta_linux.go), never the host's own.
 	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET
+	if spec.userns() {
+		// Created together with the others, the user namespace owns
+		// them all: its root may then mount, set the host name and
+		// configure the network in them, and nowhere else.
+		flags |= unix.CLONE_NEWUSER
+	}
 	if spec.Network {
 		var err error
 		if r.pastaBin, err = lookPasta(); err != nil {
 			return err
+		}
+		if spec.userns() {
+			if err := checkTun(); err != nil {
+				return err
+			}
 		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -247,6 +262,11 @@ func (r *sandboxRun) makeCgroups() error {
 	cgName := fmt.Sprintf("%d-%d", os.Getpid(), cgroupSeq.Add(1))
 	if spec.Limits != (Limits{}) {
 		cg, err := newCgroup(cgName, spec.Limits)
+		if ce, ok := errors.AsType[*CgroupError](err); ok && os.Geteuid() != 0 {
+			// Rootless: only a cgroup delegated to the user (systemd's
+			// user session on cgroup v2) could be written.
+			return &CgroupError{Limit: ce.Limit, Err: fmt.Errorf("rootless mode, and this machine delegates no cgroup to the user: %w", ce.Err)}
+		}
 		if err != nil {
 			return err
 		}
@@ -310,6 +330,11 @@ func (r *sandboxRun) start(ctx context.Context) error {
 	if err := r.startInit(); err != nil {
 		return err
 	}
+	if r.spec.userns() {
+		if err := r.mapIDs(); err != nil {
+			return err
+		}
+	}
 	if r.spec.Network {
 		addrs, err := hostAddrs()
 		if err != nil {
@@ -320,7 +345,7 @@ func (r *sandboxRun) start(ctx context.Context) error {
 		r.cfg.HostAddrs = addrs
 		// The init waits for its configuration: its payload starts only
 		// once pasta has configured the namespace.
-		link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid)
+		link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid, r.spec.userns())
 		if err != nil {
 			r.cmd.Process.Kill()
 			<-r.waited
@@ -334,6 +359,21 @@ func (r *sandboxRun) start(ctx context.Context) error {
 	}
 	r.closeAfterStart = nil
 	return r.sendConfig()
+}
+
+// mapIDs gives the init's user namespace its maps and then lets the
+// init's first stage, which waits for them, go on (see usernsStage).
+func (r *sandboxRun) mapIDs() error {
+	err := writeIDMaps(r.cmd.Process.Pid, r.spec.UIDMap, r.spec.GIDMap)
+	if err == nil {
+		_, err = r.configW.Write([]byte{'\n'})
+	}
+	if err != nil {
+		r.cmd.Process.Kill()
+		<-r.waited
+		return err
+	}
+	return nil
 }
 
 // startInit forks the init from a thread of its own, which then waits for
@@ -388,7 +428,7 @@ var cgroupSeq atomic.Int64
 type NeedRootError struct{}
 
 func (*NeedRootError) Error() string {
-	return "start sandbox: pkgbox needs root for namespaces and mounts"
+	return "start sandbox: pkgbox needs root, or a user namespace map (rootless mode), for namespaces and mounts"
 }
 
 // Hint says how to get root.
@@ -401,8 +441,13 @@ func (s *Spec) validate() error {
 	if len(s.Args) == 0 {
 		return errors.New("start sandbox: no command given")
 	}
-	if len(s.UIDMap) > 0 || len(s.GIDMap) > 0 {
-		return errors.New("start sandbox: user namespaces are not supported yet")
+	if (len(s.UIDMap) == 0) != (len(s.GIDMap) == 0) {
+		return errors.New("start sandbox: a user namespace needs both a uid map and a gid map")
+	}
+	for _, m := range append(s.UIDMap[:len(s.UIDMap):len(s.UIDMap)], s.GIDMap...) {
+		if m.Count == 0 {
+			return errors.New("start sandbox: an id map line maps no ids")
+		}
 	}
 	for _, m := range s.Mounts {
 		if err := m.Validate(); err != nil {
@@ -413,11 +458,18 @@ func (s *Spec) validate() error {
 }
 
 // MaybeInit becomes the sandbox's init, and never returns, when this process
-// was started as one (os.Args[1] == InitArg). Call it first thing in main
+// was started as one (os.Args[1] == InitArg), or RemoveTree's helper. Call it first thing in main
 // and in TestMain of test packages that start sandboxes.
 func MaybeInit() {
-	if len(os.Args) < 2 || os.Args[1] != InitArg {
+	if len(os.Args) < 2 {
 		return
 	}
-	initMain()
+	switch os.Args[1] {
+	case InitArg:
+		initMain()
+	case removeArg:
+		removeMain()
+	case execArg:
+		execMain()
+	}
 }

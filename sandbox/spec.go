@@ -58,8 +58,10 @@ type Spec struct {
 	Privileged bool `json:"privileged,omitempty"`
 	// Limits cap the sandbox's processes and memory.
 	Limits Limits `json:"limits,omitzero"`
-	// UIDMap and GIDMap are reserved for rootless mode (a user namespace);
-	// they must be empty for now.
+	// UIDMap and GIDMap, when set, put the sandbox in a user namespace of
+	// its own with these maps (rootless mode, see RootlessMaps), written
+	// by newuidmap and newgidmap. Empty, the sandbox shares the caller's
+	// user namespace, which must then be root.
 	UIDMap []IDMap `json:"uid_map,omitempty"`
 	GIDMap []IDMap `json:"gid_map,omitempty"`
 
@@ -68,6 +70,9 @@ type Spec struct {
 	// even when pkgbox itself is killed.
 	Hold []*os.File `json:"-"`
 }
+
+// userns says whether the sandbox has a user namespace of its own.
+func (s *Spec) userns() bool { return len(s.UIDMap) > 0 }
 
 // Overlay names the directories of an overlayfs session.
 type Overlay struct {

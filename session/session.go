@@ -261,6 +261,14 @@ func (s *Session) Run(ctx context.Context, c *Command) (*sandbox.Result, error) 
 	if spec.Hostname == "" {
 		spec.Hostname = Hostname(s.Root.Name)
 	}
+	if os.Geteuid() != 0 {
+		// Rootless mode: the user's own user namespace, the user as
+		// root inside and its subordinate ids for the rest.
+		var err error
+		if spec.UIDMap, spec.GIDMap, err = sandbox.RootlessMaps(); err != nil {
+			return nil, err
+		}
+	}
 	if s.dirs != nil {
 		spec.Overlay = &sandbox.Overlay{Lower: s.dirs.Lower, Upper: s.dirs.Upper, Work: s.dirs.Work, Merged: s.dirs.Merged}
 		spec.Hold = append(spec.Hold, s.dirs.LockFile())

@@ -27,7 +27,7 @@ func (c *SourceCache) Unlock() { _ = c.lock.Unlock() }
 // SourceCache returns the source cache of suite and arch, made if missing
 // and locked: apt refuses to share its lists between two runs at once.
 func (s *Store) SourceCache(ctx context.Context, suite, arch string) (*SourceCache, error) {
-	dir := filepath.Join(s.Dir, "cache", "source", suite+"-"+arch)
+	dir := filepath.Join(s.Cache, "source", suite+"-"+arch)
 	c := &SourceCache{Files: filepath.Join(dir, "files"), Lists: filepath.Join(dir, "lists")}
 	for _, d := range []string{c.Files, filepath.Join(c.Lists, "partial")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

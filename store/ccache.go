@@ -13,11 +13,11 @@ import (
 )
 
 // Compiler caches (build --ccache, issue 12). Each root and architecture
-// has one ccache directory:
+// has one ccache directory, in the store's cache (Store.Cache):
 //
-//	cache/ccache/ROOT/ARCH/       the cache, bound read-write into builds and owned by the build user
-//	cache/ccache/ROOT/ARCH.lock   shared while a build uses the cache, exclusive for gc
-//	cache/ccache/ROOT/ARCH.json   the size bound the last build gave it, for gc
+//	CACHE/ccache/ROOT/ARCH/       the cache, bound read-write into builds and owned by the build user
+//	CACHE/ccache/ROOT/ARCH.lock   shared while a build uses the cache, exclusive for gc
+//	CACHE/ccache/ROOT/ARCH.json   the size bound the last build gave it, for gc
 //
 // Builds write the cache, and builds are untrusted: pkgbox never follows
 // a link inside ARCH/ on the host, and only ARCH/ itself reaches a
@@ -42,7 +42,7 @@ type ccacheRecord struct {
 }
 
 func (s *Store) ccacheRootDir(root string) string {
-	return filepath.Join(s.Dir, "cache", "ccache", root)
+	return filepath.Join(s.Cache, "ccache", root)
 }
 
 // OpenCcache returns the compiler cache of root and arch, made if missing
@@ -188,7 +188,7 @@ type CcacheGC struct {
 // positive, instead), deleting the least recently used files first. A
 // cache that a build uses is left alone.
 func (s *Store) GCCcaches(maxSize int64) ([]CcacheGC, error) {
-	entries, err := os.ReadDir(filepath.Join(s.Dir, "cache", "ccache"))
+	entries, err := os.ReadDir(filepath.Join(s.Cache, "ccache"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

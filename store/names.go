@@ -18,7 +18,7 @@ func (s *Store) SourceNames(suiteArch, prefix string) []string {
 	if suiteArch == "" {
 		suiteArch = "*"
 	}
-	files, _ := filepath.Glob(filepath.Join(s.Dir, "cache", "source", suiteArch, "lists", "*_Sources"))
+	files, _ := filepath.Glob(filepath.Join(s.Cache, "source", suiteArch, "lists", "*_Sources"))
 	seen := map[string]bool{}
 	key := []byte("Package: " + prefix)
 	for _, name := range files {

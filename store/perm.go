@@ -25,11 +25,19 @@ var storeDirs = []struct {
 	{"tmp", 0o700},
 	{"layers", 0o700},
 	{"layers/tmp", 0o700},
-	{"cache", 0o755},
-	{"cache/apt", 0o755},
+}
+
+// cacheDirs are the cache's folders (Store.Cache), and their modes.
+var cacheDirs = []struct {
+	name string
+	mode fs.FileMode
+}{
+	{"", 0o755},
+	{"apt", 0o755},
 	// Compiler caches hold what builds wrote, setuid files among them
-	// perhaps: root's alone, as roots/ is; builds see only their own.
-	{"cache/ccache", 0o700},
+	// perhaps: the store owner's alone, as roots/ is; builds see only
+	// their own.
+	{"ccache", 0o700},
 }
 
 // lockMode is the mode of the files in locks/ and of session locks: only
@@ -65,7 +73,7 @@ func (e *OwnerError) Error() string {
 // Hint says what to do.
 func (e *OwnerError) Hint() string {
 	if e.UID == 0 && os.Geteuid() != 0 {
-		return "run it with sudo"
+		return "run it with sudo, or use a store of your own: without --store and " + EnvDir + ", an ordinary user's is ~/.local/share/pkgbox"
 	}
 	if e.Writable {
 		return fmt.Sprintf("make it writable by its owner only (chmod go-w %s), or choose another --store", e.Dir)
@@ -86,7 +94,7 @@ func runner() string {
 // there: each must be a directory owned by the user running pkgbox and
 // writable by nobody else. Folders of a store made by an earlier pkgbox
 // with mode 0755 are tightened (roots/, sessions/, locks/ and tmp/ to 0700).
-func prepare(dir string) error {
+func prepare(dir, cache string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -95,6 +103,19 @@ func prepare(dir string) error {
 	}
 	for _, d := range storeDirs {
 		path := filepath.Join(dir, d.name)
+		err := os.Mkdir(path, d.mode)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := checkOwner(dir, path, d.mode); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		return err
+	}
+	for _, d := range cacheDirs {
+		path := filepath.Join(cache, d.name)
 		err := os.Mkdir(path, d.mode)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return err

@@ -47,9 +47,27 @@ func checkUnmounted(abs string) error {
 	return nil
 }
 
+// RemoveForeign, when set, removes a tree that holds files the user
+// running pkgbox may not unlink: in rootless mode, the files of the user's
+// subordinate ids that sandboxes and debootstrap made. The command sets it
+// (to sandbox.RemoveTree with the user's maps); the store itself never
+// enters a namespace. It is tried only where removing as the user fails
+// for want of permission.
+var RemoveForeign func(path string) error
+
 // removeTree deletes path and what is below it, never leaving the file
-// system dev; the caller has checked that nothing is mounted there.
+// system dev; the caller has checked that nothing is mounted there. What
+// the user may not remove goes through RemoveForeign, when set.
 func removeTree(path string, dev uint64) error {
+	err := removeOwn(path, dev)
+	if RemoveForeign != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return RemoveForeign(path)
+	}
+	return err
+}
+
+// removeOwn is removeTree with the user's own rights only.
+func removeOwn(path string, dev uint64) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -71,7 +89,7 @@ func removeTree(path string, dev uint64) error {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
 	for _, e := range entries {
-		if err := removeTree(filepath.Join(path, e.Name()), dev); err != nil {
+		if err := removeOwn(filepath.Join(path, e.Name()), dev); err != nil {
 			return err
 		}
 	}

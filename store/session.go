@@ -315,7 +315,7 @@ func (s *Store) GC(kept bool) ([]string, error) {
 	// Images of bootstraps being saved are written to a temporary file
 	// that is renamed when complete; one that nobody has written to for a
 	// minute was left by a killed pkgbox.
-	partial, _ := filepath.Glob(filepath.Join(s.Dir, "cache", "bootstrap", ".*.tmp*"))
+	partial, _ := filepath.Glob(filepath.Join(s.Cache, "bootstrap", ".*.tmp*"))
 	for _, p := range partial {
 		if fi, err := os.Lstat(p); err == nil && time.Since(fi.ModTime()) > time.Minute {
 			if err := os.Remove(p); err != nil {

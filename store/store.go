@@ -33,10 +33,35 @@ const DefaultDir = "/var/lib/pkgbox"
 // EnvDir is the environment variable that names the store.
 const EnvDir = "PKGBOX_STORE"
 
+// UserDirs returns the default store and cache directories of an ordinary
+// user (rootless mode), after the XDG base directory specification:
+// $XDG_DATA_HOME/pkgbox, else ~/.local/share/pkgbox, and
+// $XDG_CACHE_HOME/pkgbox, else ~/.cache/pkgbox. Relative XDG values are
+// ignored, as the specification says.
+func UserDirs() (dir, cache string, err error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", "", fmt.Errorf("find the store: %w", err)
+	}
+	dir = filepath.Join(home, ".local", "share", "pkgbox")
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		dir = filepath.Join(d, "pkgbox")
+	}
+	cache = filepath.Join(home, ".cache", "pkgbox")
+	if d := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(d) {
+		cache = filepath.Join(d, "pkgbox")
+	}
+	return dir, cache, nil
+}
+
 // Store is an opened store directory.
 type Store struct {
 	// Dir is the store's absolute path.
 	Dir string
+	// Cache is the absolute path of the caches (apt archives, sources,
+	// bootstrap images): Dir/cache, or the user's cache directory for a
+	// user's default store (see UserDirs).
+	Cache string
 }
 
 // Open opens the store at dir, creating its folders if needed. The store
@@ -44,6 +69,12 @@ type Store struct {
 // nobody else (an *OwnerError otherwise); folders an earlier pkgbox made
 // 0755 are tightened to the modes of storeDirs.
 func Open(dir string) (*Store, error) {
+	return OpenCache(dir, "")
+}
+
+// OpenCache opens the store at dir as Open does, with its caches in cache
+// ("" means dir/cache).
+func OpenCache(dir, cache string) (*Store, error) {
 	if dir == "" {
 		dir = DefaultDir
 	}
@@ -51,8 +82,14 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	s := &Store{Dir: abs}
-	if err := prepare(abs); err != nil {
+	if cache == "" {
+		cache = filepath.Join(abs, "cache")
+	}
+	if cache, err = filepath.Abs(cache); err != nil {
+		return nil, fmt.Errorf("open store %q: %w", dir, err)
+	}
+	s := &Store{Dir: abs, Cache: cache}
+	if err := prepare(abs, cache); err != nil {
 		var oe *OwnerError
 		if errors.As(err, &oe) {
 			return nil, err // it names the store already
@@ -94,7 +131,7 @@ func (s *Store) metaPath(name string) string { return filepath.Join(s.Dir, "root
 // CacheDir is the apt archive cache shared by roots and sessions of one suite
 // and architecture; it is created if missing.
 func (s *Store) CacheDir(suite, arch string) (string, error) {
-	dir := filepath.Join(s.Dir, "cache", "apt", suite+"-"+arch)
+	dir := filepath.Join(s.Cache, "apt", suite+"-"+arch)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create apt cache: %w", err)
 	}
