@@ -135,7 +135,6 @@ func cannot(err error) bool {
 		needRoot *sandbox.NeedRootError
 		subID    *sandbox.SubIDError
 		userNS   *sandbox.UserNSError
-		tun      *sandbox.TunError
 		pasta    *sandbox.PastaMissingError
 		cgroup   *sandbox.CgroupError
 		noDeboot *bootstrap.NoDebootstrapError
@@ -144,7 +143,7 @@ func cannot(err error) bool {
 	)
 	switch {
 	case errors.As(err, &needRoot), errors.As(err, &pasta), errors.As(err, &cgroup),
-		errors.As(err, &noDeboot), errors.As(err, &subID), errors.As(err, &userNS), errors.As(err, &tun):
+		errors.As(err, &noDeboot), errors.As(err, &subID), errors.As(err, &userNS):
 		return true
 	case errors.As(err, &keyring):
 		// The machine's keyring, not a --keyring the user mistyped.

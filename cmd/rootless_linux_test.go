@@ -112,6 +112,9 @@ func TestRootlessCommands(t *testing.T) {
 	})
 
 	t.Run("build hello-c, gc of the kept session", func(t *testing.T) {
+		// Through pasta, which needs /dev/net/tun open to the user; the
+		// build of Debian's hello below goes through the HTTP proxy that
+		// replaces it where it is closed (as on this project's machines).
 		testenv.OpenTun(t)
 		src := filepath.Join(work, "hello-c")
 		if out, err := exec.Command("cp", "-a", testenv.CopyPackage(t, "hello-c"), src).CombinedOutput(); err != nil {
@@ -176,7 +179,7 @@ func TestRootlessCommands(t *testing.T) {
 	})
 
 	t.Run("build Debian's hello", func(t *testing.T) {
-		testenv.OpenTun(t)
+		testenv.LockTun(t) // as the machine has it: closed here, so through the proxy
 		out, code := pkgbox("build", "--root", "test", "--out", work, "hello")
 		if code != 0 {
 			t.Fatalf("build hello: exit %d:\n%s", code, out)
@@ -201,7 +204,8 @@ func TestRootlessCommands(t *testing.T) {
 func TestRootlessCreate(t *testing.T) {
 	testenv.Require(t, testenv.Root, testenv.Net)
 	u := testenv.TestUser(t)
-	testenv.OpenTun(t) // the upgrade of a restored image fetches
+	// The upgrade of a restored image fetches: through pasta where
+	// /dev/net/tun is open to users, else pkgbox's HTTP proxy.
 	storeDir := filepath.Join(testenv.RootlessDir, "store-create")
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		t.Fatal(err)

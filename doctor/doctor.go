@@ -190,8 +190,8 @@ func checkMode(env *Env) Check {
 // checkTun: in rootless mode pasta opens /dev/net/tun inside the
 // sandbox's user namespace, where the device's owner is unmapped: only
 // its mode for others counts. Debian's udev rules make it 0666 at boot;
-// machines without udev leave the kernel's 0600. Only the network needs
-// it (build dependencies, --network), so it is a warning.
+// machines without udev leave the kernel's 0600. A rootless sandbox's
+// network is then pkgbox's HTTP proxy, narrower than pasta's: a warning.
 func checkTun(env *Env) Check {
 	c := Check{Name: "tun", Warning: true}
 	if env.Writable(env.DevTun) {
@@ -199,7 +199,7 @@ func checkTun(env *Env) Check {
 		c.Detail = env.DevTun + " is open to this user (the network of rootless sandboxes)"
 		return c
 	}
-	c.Detail = env.DevTun + " is closed to this user: rootless sandboxes get no network (no build dependencies, no --network)"
+	c.Detail = env.DevTun + " is closed to this user: pasta cannot run, so a rootless sandbox's network is pkgbox's HTTP proxy (http and https only)"
 	c.Fix = "sudo chmod 0666 " + env.DevTun
 	return c
 }

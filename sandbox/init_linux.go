@@ -108,11 +108,19 @@ func setupSandbox(cfg *initConfig) error {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
-	if !spec.Network {
+	switch {
+	case !spec.Network:
 		if err := loopbackUp(); err != nil {
 			return err
 		}
-	} else {
+	case cfg.ProxyFD != 0:
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+		if err := listenForProxy(os.NewFile(uintptr(cfg.ProxyFD), "proxy socket")); err != nil {
+			return err
+		}
+	default:
 		if err := blockHostAddrs(cfg.HostAddrs); err != nil {
 			return err
 		}

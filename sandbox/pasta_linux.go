@@ -54,29 +54,14 @@ func (*PastaMissingError) Hint() string {
 		"(package passt); pkgbox never gives it the host's namespace"
 }
 
-// TunError says that in rootless mode pasta cannot open /dev/net/tun:
-// it opens it inside the sandbox's user namespace, where the device's
-// owner, the host's root, is unmapped, so only its mode for others
-// counts.
-type TunError struct{ Err error }
-
-func (e *TunError) Error() string {
-	return fmt.Sprintf("network: rootless mode: pasta cannot open /dev/net/tun: %v", e.Err)
-}
-
-func (e *TunError) Unwrap() error { return e.Err }
-
-// Hint says how to open it to users, as Debian's udev rules do at boot.
-func (*TunError) Hint() string {
-	return "an administrator runs `sudo chmod 0666 /dev/net/tun` (udev does this at boot where it runs; podman needs the same), or run without the network"
-}
-
-// checkTun fails with a TunError unless the caller may open /dev/net/tun.
-func checkTun() error {
-	if err := unix.Access("/dev/net/tun", unix.R_OK|unix.W_OK); err != nil {
-		return &TunError{Err: err}
-	}
-	return nil
+// tunUsable says whether pasta may open /dev/net/tun in a rootless
+// sandbox: it opens it inside the sandbox's user namespace, where the
+// device's owner, the host's root, is unmapped, so only its mode for
+// others counts. Debian's udev rules make it 0666 at boot; machines
+// without udev leave the kernel's 0600, and a rootless sandbox's network
+// is then pkgbox's HTTP proxy (proxy.go).
+func tunUsable() bool {
+	return unix.Access("/dev/net/tun", unix.R_OK|unix.W_OK) == nil
 }
 
 // lookPasta finds the pasta binary.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,11 +42,20 @@ type proxy struct {
 // host. It is apt-cacher-ng's, which some roots are configured for.
 const proxyPort = 3142
 
-// proxyEnv is what a payload needs to use the proxy.
-func proxyEnv() []string {
+// withProxyEnv is env with what a payload needs to use the proxy, where
+// env does not say otherwise: apt, like most tools, reads http_proxy and
+// https_proxy.
+func withProxyEnv(env []string) []string {
 	u := fmt.Sprintf("http://127.0.0.1:%d", proxyPort)
-	return []string{"http_proxy=" + u, "https_proxy=" + u, "HTTP_PROXY=" + u, "HTTPS_PROXY=" + u,
-		"no_proxy=localhost,127.0.0.1,::1"}
+	out := append([]string(nil), env...)
+	for _, kv := range []string{"http_proxy=" + u, "https_proxy=" + u, "HTTP_PROXY=" + u, "HTTPS_PROXY=" + u,
+		"no_proxy=localhost,127.0.0.1,::1"} {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, k+"=") }) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // hostDenier denies the host's loopback, its own addresses (as the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -45,6 +46,9 @@ type initConfig struct {
 	// HostAddrs are the host's addresses, which the sandbox's network
 	// must not reach (see blockHostAddrs).
 	HostAddrs []netip.Addr `json:"host_addrs,omitempty"`
+	// ProxyFD is the socket on which the init sends pkgbox the listening
+	// socket of the sandbox's HTTP proxy (see proxy.go); 0 without.
+	ProxyFD int `json:"proxy_fd,omitempty"`
 }
 
 // initStatus is one message from the init.
@@ -103,11 +107,17 @@ type sandboxRun struct {
 
 	pastaBin string
 	link     *pasta
-	cg       *cgroup
-	devs     *deviceCgroup
-	joins    []cgroupJoin
-	sigc     chan os.Signal
-	waited   chan error // the init's exec.Cmd.Wait, from the thread that started it
+	// viaProxy: the network of a rootless sandbox where pasta cannot
+	// open /dev/net/tun is pkgbox's HTTP proxy, served on proxySock's
+	// listener.
+	viaProxy  bool
+	proxySock *os.File
+	proxy     *proxy
+	cg        *cgroup
+	devs      *deviceCgroup
+	joins     []cgroupJoin
+	sigc      chan os.Signal
+	waited    chan error // the init's exec.Cmd.Wait, from the thread that started it
 
 	relay     *ttyRelay
 	relayCh   chan *ttyRelay
@@ -117,6 +127,7 @@ type sandboxRun struct {
 // prepare makes everything the init needs before it starts: the pipes, the
 // descriptors it inherits, its command, and the cgroups it is born in.
 func (r *sandboxRun) prepare() error {
+	r.viaProxy = r.spec.Network && r.spec.userns() && !tunUsable()
 	extra, err := r.openPipes()
 	if err != nil {
 		return err
@@ -184,6 +195,20 @@ func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 		extra = append(extra, childEnd)
 		r.cfg.Winsize = terminalSize(r.stdio.Stdout)
 	}
+	if r.viaProxy {
+		parentEnd, childEnd, err := socketPair()
+		if err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
+		r.proxySock = parentEnd
+		r.closeAfterStart = append(r.closeAfterStart, childEnd)
+		r.closeAfterWait = append(r.closeAfterWait, parentEnd)
+		r.cfg.ProxyFD = fdConfig + len(extra)
+		extra = append(extra, childEnd)
+		sp := *r.cfg.Spec
+		sp.Env = withProxyEnv(sp.Env)
+		r.cfg.Spec = &sp
+	}
 	for _, f := range spec.Hold {
 		r.cfg.HoldFDs = append(r.cfg.HoldFDs, fdConfig+len(extra))
 		extra = append(extra, f)
@@ -194,7 +219,7 @@ func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 		return nil, err
 	}
 	if len(trees) > 0 {
-		sp := *spec
+		sp := *r.cfg.Spec
 		sp.Mounts = append([]Mount(nil), spec.Mounts...)
 		for i := range sp.Mounts {
 			if sp.Mounts[i].File != nil {
@@ -233,15 +258,10 @@ func (r *sandboxRun) command(extra []*os.File) error {
 		// configure the network in them, and nowhere else.
 		flags |= unix.CLONE_NEWUSER
 	}
-	if spec.Network {
+	if spec.Network && !r.viaProxy {
 		var err error
 		if r.pastaBin, err = lookPasta(); err != nil {
 			return err
-		}
-		if spec.userns() {
-			if err := checkTun(); err != nil {
-				return err
-			}
 		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -300,11 +320,14 @@ func (r *sandboxRun) makeCgroups() error {
 }
 
 // cleanup undoes, in reverse order, what Run did on the host: it stops
-// pasta, stops forwarding signals, removes the cgroups and closes the
+// pasta or the proxy, stops forwarding signals, removes the cgroups and closes the
 // files Run still holds.
 func (r *sandboxRun) cleanup() {
 	if r.link != nil {
 		r.link.stop()
+	}
+	if r.proxy != nil {
+		r.proxy.close()
 	}
 	if r.sigc != nil {
 		signal.Stop(r.sigc)
@@ -343,22 +366,47 @@ func (r *sandboxRun) start(ctx context.Context) error {
 			return err
 		}
 		r.cfg.HostAddrs = addrs
-		// The init waits for its configuration: its payload starts only
-		// once pasta has configured the namespace.
-		link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid, r.spec.userns())
-		if err != nil {
-			r.cmd.Process.Kill()
-			<-r.waited
-			return err
+		if !r.viaProxy {
+			// The init waits for its configuration: its payload starts
+			// only once pasta has configured the namespace.
+			link, err := startPasta(ctx, r.pastaBin, r.cmd.Process.Pid, r.spec.userns())
+			if err != nil {
+				r.cmd.Process.Kill()
+				<-r.waited
+				return err
+			}
+			r.link = link
+			r.cfg.DNSForward = link.dnsForward
 		}
-		r.link = link
-		r.cfg.DNSForward = link.dnsForward
 	}
 	for _, f := range r.closeAfterStart {
 		f.Close()
 	}
 	r.closeAfterStart = nil
-	return r.sendConfig()
+	if err := r.sendConfig(); err != nil {
+		return err
+	}
+	if r.viaProxy {
+		r.serveProxy()
+	}
+	return nil
+}
+
+// serveProxy receives the listening socket the init made on the
+// sandbox's loopback and serves the HTTP proxy on it until the sandbox
+// ends. An init that fails before it sends one reports why on its status
+// pipe; the proxy is then simply not served.
+func (r *sandboxRun) serveProxy() {
+	f, err := receiveFD(r.proxySock)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	l, err := net.FileListener(f)
+	if err != nil {
+		return
+	}
+	r.proxy = newProxy(l, hostDenier(r.cfg.HostAddrs))
 }
 
 // mapIDs gives the init's user namespace its maps and then lets the
