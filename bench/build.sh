@@ -38,38 +38,10 @@ src=testdata/packages/hello-c
 name=hello-c
 [ -z "$dsc" ] || name=$(basename "$dsc" .dsc)
 
-# put_source DIR: the source to build, as DIR/src, and for a .dsc a copy of
-# it and its files in DIR (sbuild's user must read them); prints what to
-# hand to pkgbox and sbuild (the directory, or the .dsc).
-put_source() {
-	mkdir -p "$1"
-	if [ -n "$dsc" ]; then
-		for f in "$(basename "$dsc")" $(sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]* [0-9]* //p' "$dsc"); do
-			cp "$(dirname "$dsc")/$f" "$1/"
-		done
-		dpkg-source --no-check -x "$1/$(basename "$dsc")" "$1/src" >/dev/null
-		echo "$1/$(basename "$dsc")"
-	else
-		cp -a "$src" "$1/src"
-		echo "$1/src"
-	fi
-}
-
-# The floor's root: a copy of the test root with hello-c's build
-# dependencies installed, entered with nothing but unshare and chroot.
+# shellcheck source=bench/floor.sh
+. bench/floor.sh
 echo "bench: preparing the floor's root, sbuild's tarball and user" >&2
-cp -a "$root" "$work/floor"
-chmod 755 "$work/floor" # roots made before pkgbox set this themselves
-cp /etc/resolv.conf "$work/floor/etc/resolv.conf"
-rm -rf "$work/floor/build" && put_source "$work/floor/build" >/dev/null
-unshare --mount --pid --fork chroot "$work/floor" sh -c \
-	'mount -t proc proc /proc && apt-get build-dep -y -q /build/src >/dev/null'
-floor() {
-	rm -rf "$work/floor/build" && put_source "$work/floor/build" >/dev/null
-	chown -R "$(awk -F: '$1 == "pkgbox" { print $3 ":" $4 }' "$work/floor/etc/passwd")" "$work/floor/build"
-	unshare --mount --pid --net --fork chroot "$work/floor" sh -c \
-		'mount -t proc proc /proc && cd /build/src && su pkgbox -s /bin/sh -c "dpkg-buildpackage -us -uc -b"'
-}
+floor_prepare
 
 # sbuild's unshare mode wants an unprivileged user with subordinate ids and
 # a tarball of a buildd root.

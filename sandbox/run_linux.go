@@ -178,33 +178,34 @@ func (r *sandboxRun) openPipes() ([]*os.File, error) {
 	return []*os.File{configR, statusW, lifeR}, nil
 }
 
+// socketTo makes a socket pair whose one end the init inherits, appended
+// to extra as descriptor fd; the other end is pkgbox's.
+func (r *sandboxRun) socketTo(extra []*os.File) (parentEnd *os.File, fd int, _ []*os.File, _ error) {
+	parentEnd, childEnd, err := socketPair()
+	if err != nil {
+		return nil, 0, extra, fmt.Errorf("start sandbox: %w", err)
+	}
+	r.closeAfterStart = append(r.closeAfterStart, childEnd)
+	r.closeAfterWait = append(r.closeAfterWait, parentEnd)
+	return parentEnd, fdConfig + len(extra), append(extra, childEnd), nil
+}
+
 // extraFiles appends to extra, the pipes' ends, the other descriptors the
 // init inherits: the console socket (TTY only), Spec.Hold and the detached
 // trees of file mounts, whose numbers it writes into the configuration.
 func (r *sandboxRun) extraFiles(extra []*os.File) ([]*os.File, error) {
 	spec := r.spec
+	var err error
 	if spec.TTY {
-		parentEnd, childEnd, err := socketPair()
-		if err != nil {
-			return nil, fmt.Errorf("start sandbox: %w", err)
+		if r.console, r.cfg.ConsoleFD, extra, err = r.socketTo(extra); err != nil {
+			return nil, err
 		}
-		r.console = parentEnd
-		r.closeAfterStart = append(r.closeAfterStart, childEnd)
-		r.closeAfterWait = append(r.closeAfterWait, parentEnd)
-		r.cfg.ConsoleFD = fdConfig + len(extra)
-		extra = append(extra, childEnd)
 		r.cfg.Winsize = terminalSize(r.stdio.Stdout)
 	}
 	if r.viaProxy {
-		parentEnd, childEnd, err := socketPair()
-		if err != nil {
-			return nil, fmt.Errorf("start sandbox: %w", err)
+		if r.proxySock, r.cfg.ProxyFD, extra, err = r.socketTo(extra); err != nil {
+			return nil, err
 		}
-		r.proxySock = parentEnd
-		r.closeAfterStart = append(r.closeAfterStart, childEnd)
-		r.closeAfterWait = append(r.closeAfterWait, parentEnd)
-		r.cfg.ProxyFD = fdConfig + len(extra)
-		extra = append(extra, childEnd)
 		sp := *r.cfg.Spec
 		sp.Env = withProxyEnv(sp.Env)
 		r.cfg.Spec = &sp
