@@ -87,7 +87,7 @@ prints the sources found, NAME=VERSION, one a line: a list for build --from.`,
 			if len(items) == 0 {
 				return nil
 			}
-			recs, err := runItems(c, o, tmpl, items)
+			recs, err := runItems(c, o, tmpl, items, nil)
 			if err != nil || len(o.extraPackages) == 0 {
 				if err != nil {
 					return err
@@ -157,7 +157,7 @@ func withoutNewDebs(c *cobra.Command, o *buildOptions, tmpl *build.Request, item
 	fmt.Fprintf(c.ErrOrStderr(), "pkgbox: building the %s that failed again without the new .debs, into %s\n", plural(len(again), "source"), out)
 	t := *tmpl
 	t.ExtraPackages, t.Out = nil, out
-	without, err := runItems(c, o, &t, again)
+	without, err := runItems(c, o, &t, again, nil)
 	if err != nil {
 		return err
 	}
