@@ -240,11 +240,12 @@ func Packages(files []File) ([]byte, error) {
 
 // Release is the Release file of a flat repository whose index is
 // packages: unsigned (builds trust the repository, which pkgbox made), with
-// the index's SHA-256, which apt checks. It has no Date: the same .debs
-// make the same file, so the lists a build's layer key hashes stay the same
-// and a later chain that rebuilds them alike reuses its layers.
+// the index's SHA-256, which apt checks. Its Date is fixed (apt warns
+// without one): the same .debs make the same file, so the lists a build's
+// layer key hashes stay the same and a later chain that rebuilds them
+// alike reuses its layers.
 func Release(packages []byte) []byte {
 	sum := sha256.Sum256(packages)
-	return fmt.Appendf(nil, "Origin: pkgbox\nLabel: pkgbox chain\nSHA256:\n %s %d Packages\n",
+	return fmt.Appendf(nil, "Origin: pkgbox\nLabel: pkgbox chain\nDate: Thu, 01 Jan 1970 00:00:00 UTC\nSHA256:\n %s %d Packages\n",
 		hex.EncodeToString(sum[:]), len(packages))
 }
