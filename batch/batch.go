@@ -220,6 +220,7 @@ func buildOne(ctx context.Context, req *Request, i int, emit func(Event)) *Recor
 	r.Profiles = slices.Clone(r.Profiles)
 	r.ExtraPackages = slices.Clone(r.ExtraPackages)
 	r.DebBuildOpts = slices.Clone(r.DebBuildOpts)
+	r.ExtraRepositories = slices.Clone(r.ExtraRepositories)
 	r.Source, r.Package, r.Root = it.Source, it.Package, it.Root
 	r.Progress = func(e build.Event) {
 		emit(Event{Kind: Progress, Index: i, Item: it, Phase: e.Phase, Percent: e.Percent})
