@@ -47,7 +47,8 @@ func chainRepos() []string {
 // chain-data's package: alone it fails (the suite has no chain-data);
 // with --chain, listed first, it is built after chain-data, with
 // chain-data's .deb installed from the chain's repository. A chain-data
-// changed gives chain-app another dependency layer: its key covers the
+// resumed with --skip-built takes chain-data's .debs from its output
+// directory. A chain-data changed gives chain-app another dependency layer: its key covers the
 // repository's lists, so a stale one is never reused. A failed chain-data skips chain-app, and an
 // independent source is built all the same; a cycle is refused before
 // anything is built. No repository is left in the store.
@@ -107,6 +108,17 @@ func TestBuildChain(t *testing.T) {
 	}
 	if first.Layer == nil {
 		t.Fatalf("chain-app used no layer")
+	}
+
+	// Resumed with --skip-built after chain-app's build was lost:
+	// chain-data, built before, is skipped, and its .debs (which its
+	// .changes lists) serve chain-app again.
+	if err := os.Remove(filepath.Join(out, "chain-app_1.0_amd64.changes")); err != nil {
+		t.Fatal(err)
+	}
+	recs, stderr, code = runBatch(t, "--chain", app, data, "--out", out, "--skip-built", "--overwrite")
+	if code != 0 || recs["chain-data"] == nil || recs["chain-data"].Outcome != batch.Skipped || recs["chain-app"] == nil || recs["chain-app"].Outcome != batch.Built {
+		t.Errorf("resumed chain: exit status %d, records %+v; stderr:\n%s", code, recs, stderr)
 	}
 
 	// chain-data changed: chain-app's layer cannot be the one it had.
