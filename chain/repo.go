@@ -111,35 +111,81 @@ func (r *Repo) Add(changesPath string) ([]string, error) {
 }
 
 // copyIn copies the .deb f from dir into the pool, checking it.
-func (r *Repo) copyIn(dir *os.File, f debian.ChangesFile) (retErr error) {
+func (r *Repo) copyIn(dir *os.File, f debian.ChangesFile) error {
 	in, err := debian.OpenRegular(dir, f.Name, "package")
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	path := filepath.Join(r.tmp.Path, "pool", f.Name)
+	return r.copyFile(in, f.Name, f.Size, f.SHA256)
+}
+
+// copyFile copies in into the pool as name; when sum is not "", it must
+// have that SHA-256 and size.
+func (r *Repo) copyFile(in *os.File, name string, size int64, sum string) (retErr error) {
+	path := filepath.Join(r.tmp.Path, "pool", name)
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
-		return fmt.Errorf("add %s to the chain's repository: %w", f.Name, err)
+		return fmt.Errorf("add %s to the local repository: %w", name, err)
 	}
 	defer func() {
 		if cerr := out.Close(); retErr == nil && cerr != nil {
-			retErr = fmt.Errorf("add %s to the chain's repository: %w", f.Name, cerr)
+			retErr = fmt.Errorf("add %s to the local repository: %w", name, cerr)
 		}
 		if retErr != nil {
 			os.Remove(path)
 		}
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(in, f.Size+1))
-	if err != nil {
-		return fmt.Errorf("add %s to the chain's repository: %w", f.Name, err)
+	var src io.Reader = in
+	if sum != "" {
+		src = io.LimitReader(in, size+1)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != f.Size || sum != f.SHA256 {
-		return fmt.Errorf("add %s to the chain's repository: %s is not what its .changes declares (size %d, SHA-256 %s; want %d, %s)",
-			f.Name, in.Name(), n, sum, f.Size, f.SHA256)
+	n, err := io.Copy(io.MultiWriter(out, h), src)
+	if err != nil {
+		return fmt.Errorf("add %s to the local repository: %w", name, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); sum != "" && (n != size || got != sum) {
+		return fmt.Errorf("add %s to the local repository: %s is not what its .changes declares (size %d, SHA-256 %s; want %d, %s)",
+			name, in.Name(), n, got, size, sum)
 	}
 	return nil
+}
+
+// AddDebs puts the .deb files debs (given by the user, each opened once
+// without following a link) into the repository and makes a new
+// generation: new packages, such as a library's new upload, that builds
+// may then take from it to satisfy their build dependencies.
+func (r *Repo) AddDebs(debs []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range debs {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		dir, err := os.OpenFile(filepath.Dir(abs), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("add %s to the repository: %w", p, err)
+		}
+		name := filepath.Base(abs)
+		in, err := debian.OpenRegular(dir, name, "package")
+		dir.Close()
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(name, ".deb") || slices.Contains(r.debs, name) {
+			in.Close()
+			return fmt.Errorf("add %s to the repository: want .deb files of different names", p)
+		}
+		err = r.copyFile(in, name, 0, "")
+		in.Close()
+		if err != nil {
+			return err
+		}
+		r.debs = append(r.debs, name)
+	}
+	return r.makeGen()
 }
 
 // makeGen makes the next generation: links to every .deb of the pool and

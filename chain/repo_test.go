@@ -233,3 +233,38 @@ func TestRepoRefuses(t *testing.T) {
 		t.Errorf("pool holds %v", entries)
 	}
 }
+
+// TestRepoAddDebs: .debs the user gives go in as they are, indexed; a
+// symbolic link or a file that is not a .deb is refused.
+func TestRepoAddDebs(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRepo(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Remove()
+	dir := t.TempDir()
+	a := makeDeb(t, dir, "new-lib", "2.0")
+	link := filepath.Join(t.TempDir(), filepath.Base(a))
+	if err := os.Symlink(a, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddDebs([]string{link}); err == nil || !strings.Contains(err.Error(), "link") {
+		t.Errorf("a link: %v", err)
+	}
+	notDeb := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDeb, []byte("x"), 0o644)
+	if err := r.AddDebs([]string{notDeb}); err == nil {
+		t.Errorf("a .txt was taken")
+	}
+	if err := r.AddDebs([]string{a}); err != nil {
+		t.Fatal(err)
+	}
+	idx := readIndex(t, filepath.Join(r.Dir(), "gen-1", "Packages"))
+	if len(idx) != 1 || idx[0].Package != "new-lib" || idx[0].Version.String() != "2.0" {
+		t.Errorf("index %+v", idx)
+	}
+}

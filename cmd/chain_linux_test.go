@@ -1,6 +1,8 @@
 package cmd_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,5 +173,49 @@ func TestBuildChain(t *testing.T) {
 
 	if after := chainRepos(); len(after) > len(before) {
 		t.Errorf("chain repositories left in the store: %v", after)
+	}
+}
+
+// TestRebuildRdepsFrom: rebuild-rdeps with --from looks for the dependents
+// of a new library among given sources, none in the suite: of chain-app
+// and hello-all, only chain-app build-depends on chain-data, and it builds
+// with chain-data's new .deb installed.
+func TestRebuildRdepsFrom(t *testing.T) {
+	testenv.SharedRoot(t)
+	data, app, hello := testenv.CopyPackage(t, "chain-data"), testenv.CopyPackage(t, "chain-app"), testenv.CopyPackage(t, "hello-all")
+	debs := t.TempDir()
+	if recs, stderr, code := runBatch(t, data, "-J", "1", "--out", debs); code != 0 {
+		t.Fatalf("chain-data: exit status %d, %+v; stderr:\n%s", code, recs, stderr)
+	}
+	deb := filepath.Join(debs, "chain-data_1.0_all.deb")
+	list := filepath.Join(t.TempDir(), "sources")
+	if err := os.WriteFile(list, []byte(hello+"\n"+app+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	listed, err := pkgbox(t, "rebuild-rdeps", "--root", testenv.RootName, "chain-data", "--from", list, "--extra-package", deb, "--list").Output()
+	if err != nil || string(listed) != app+"\n" {
+		t.Errorf("--list: %v, printed %q, want %q", err, listed, app+"\n")
+	}
+
+	out := t.TempDir()
+	c := pkgbox(t, "rebuild-rdeps", "--root", testenv.RootName, "chain-data", "--from", list, "--extra-package", deb, "--out", out, "--json")
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		t.Fatalf("rebuild-rdeps: %v; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "pkgbox: 1 source of 2 given build-depends on chain-data\n") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	var r batch.Record
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Input != app || r.Outcome != batch.Built {
+		t.Fatalf("records %q (%v)", stdout.String(), err)
+	}
+	if log, _ := os.ReadFile(r.Log); !regexp.MustCompile(`(?m)^  chain-data:all 1\.0$`).Match(log) {
+		t.Errorf("chain-app's log %s does not list chain-data among what it built with", r.Log)
+	}
+	if got := debFile(t, filepath.Join(out, "chain-app_1.0_all.deb"), "./usr/bin/chain-app"); !strings.Contains(got, "hello from chain-data") {
+		t.Errorf("chain-app's script:\n%s", got)
 	}
 }
