@@ -3,12 +3,14 @@ package cmd_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"pkgbox/batch"
 	"pkgbox/internal/testenv"
@@ -217,5 +219,48 @@ func TestRebuildRdepsFrom(t *testing.T) {
 	}
 	if got := debFile(t, filepath.Join(out, "chain-app_1.0_all.deb"), "./usr/bin/chain-app"); !strings.Contains(got, "hello from chain-data") {
 		t.Errorf("chain-app's script:\n%s", got)
+	}
+}
+
+// TestBuildChainInterrupt interrupts a chain while its first source
+// builds: exit status 130, the source it needed not built, and neither
+// processes nor sessions nor the chain's repository left.
+func TestBuildChainInterrupt(t *testing.T) {
+	testenv.SharedRoot(t)
+	tok := fmt.Sprintf("0.%d%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	data, app := testenv.CopyPackage(t, "chain-data"), testenv.CopyPackage(t, "chain-app")
+	rules := "#!/usr/bin/make -f\n%:\n\tdh $@\n\noverride_dh_auto_build:\n\tsleep 1000 " + tok + "\n"
+	if err := os.WriteFile(filepath.Join(data, "debian", "rules"), []byte(rules), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, known := chainRepos(), sessions(t)
+	c := pkgbox(t, "build", "--root", testenv.RootName, "--chain", app, data, "--out", t.TempDir())
+	var stdout, stderr syncBuffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "chain-data's build sleeps", 60*time.Second, func() bool { return len(procsWith(tok)) > 0 })
+	if len(chainRepos()) <= len(before) {
+		t.Errorf("no chain repository in the store while the chain runs")
+	}
+	c.Process.Signal(os.Interrupt)
+	err := c.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("pkgbox after SIGINT: %v, want exit status 130; stderr:\n%s", err, stderr.String())
+	}
+	for _, re := range []string{`(?m)^chain-data +1\.0 +interrupted +build +`, `(?m)^\S+/chain-app +- +not-built +- +`} {
+		if !regexp.MustCompile(re).MatchString(stdout.String()) {
+			t.Errorf("stdout lacks %s:\n%s\nstderr:\n%s", re, stdout.String(), stderr.String())
+		}
+	}
+	if p := procsWith(tok); len(p) > 0 {
+		t.Errorf("processes left: %v", p)
+	}
+	for _, id := range testenv.LeakedSessions(testenv.StoreDir(), known) {
+		t.Errorf("session %s left behind", id)
+	}
+	if after := chainRepos(); len(after) > len(before) {
+		t.Errorf("chain repositories left in the store: %v", after)
 	}
 }
