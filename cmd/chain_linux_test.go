@@ -169,6 +169,20 @@ func TestBuildChain(t *testing.T) {
 	if r := recs["chain-app"]; r != nil && r.Error != "not built: it needs the packages of "+broken+", which ended failed" {
 		t.Errorf("chain-app skipped for %q", r.Error)
 	}
+	// -J 2: the independent hello-all built beside chain-data; chain-app
+	// never started.
+	started := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasSuffix(l, ": started") {
+			started++
+		}
+		if strings.Contains(l, ": FAILED in ") || strings.Contains(l, ": built (") {
+			break
+		}
+	}
+	if started != 2 || strings.Contains(stderr, app+": started") {
+		t.Errorf("not chain-data and hello-all side by side, chain-app not at all:\n%s", stderr)
+	}
 	if !strings.Contains(stderr, app+": not built: it needs the packages of "+broken) {
 		t.Errorf("the table does not say why chain-app was skipped:\n%s", stderr)
 	}
