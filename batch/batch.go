@@ -32,6 +32,19 @@ type Request struct {
 	// Events, if set, hears of each build's start, phases and end. It is
 	// called from the builds' goroutines, one at a time.
 	Events func(Event)
+
+	// Needs, if set, are for each source the sources (indices into Items)
+	// whose packages it needs (a chain): it starts only once they have
+	// ended, and is Skipped, with an *UnmetError, if one of them was not
+	// built. Needs must have no cycle.
+	Needs [][]int
+	// Prepare, if set, is called just before source i is built, with its
+	// request, which it may change (a chain adds its repository); an error
+	// makes the source Errored.
+	Prepare func(i int, r *build.Request) error
+	// Done, if set, is called when source i was built or found built
+	// (--skip-built), with its record; an error makes the source Errored.
+	Done func(i int, rec *Record) error
 }
 
 // EventKind says what an Event reports.
@@ -57,65 +70,99 @@ type Event struct {
 }
 
 // Run builds req's sources, req.Jobs at once, and returns a record for
-// each, in the list's order. Cancelling ctx ends the running builds
-// (their sandboxes and sessions go with them) and starts no other; the
-// sources not started are NotBuilt.
+// each, in the list's order. A source starts once those it needs
+// (req.Needs) have ended; the first such source of the list goes first.
+// Cancelling ctx ends the running builds (their sandboxes and sessions go
+// with them) and starts no other; the sources not started are NotBuilt.
 func Run(ctx context.Context, req *Request) []*Record {
 	recs := make([]*Record, len(req.Items))
-	var mu sync.Mutex // serialises Events and guards failed
-	failed := false
+	started := make([]bool, len(req.Items))
+	var mu sync.Mutex // serialises Events and guards the rest
+	wake := sync.NewCond(&mu)
+	failed, running := false, 0
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		wake.Broadcast()
+	})
+	defer stop()
 	emit := func(e Event) {
 		if req.Events != nil {
 			req.Events(e)
 		}
 	}
-	finish := func(i int, r *Record) {
-		mu.Lock()
-		defer mu.Unlock()
+	finish := func(i int, r *Record) { // with mu held
 		recs[i] = r
 		if r.Outcome == Failed || r.Outcome == Errored {
 			failed = true
 		}
 		emit(Event{Kind: Finished, Index: i, Item: &req.Items[i], Record: r})
+		wake.Broadcast()
 	}
-	work := make(chan int)
+	// next takes the first source not started whose needs have ended, or
+	// returns -1 when none is left to start: the batch stopped, or every
+	// source started, or those left wait for sources that never end (which
+	// Needs without a cycle cannot make).
+	next := func() int { // with mu held
+		for {
+			if ctx.Err() != nil || failed && !req.KeepGoing {
+				return -1
+			}
+			left := false
+			for i := range req.Items {
+				if started[i] {
+					continue
+				}
+				left = true
+				if req.needsEnded(i, recs) {
+					started[i] = true
+					running++
+					return i
+				}
+			}
+			if !left || running == 0 {
+				return -1
+			}
+			wake.Wait()
+		}
+	}
 	var wg sync.WaitGroup
 	for range max(req.Jobs, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				// The batch may have stopped while i waited for a builder.
+			for {
 				mu.Lock()
-				stop := failed && !req.KeepGoing
-				mu.Unlock()
-				if stop || ctx.Err() != nil {
-					continue // NotBuilt, below
+				i := next()
+				var why error
+				if i >= 0 {
+					why = req.unmet(i, recs)
 				}
-				finish(i, buildOne(ctx, req, i, func(e Event) {
-					mu.Lock()
-					defer mu.Unlock()
-					emit(e)
-				}))
+				mu.Unlock()
+				if i < 0 {
+					return
+				}
+				var r *Record
+				if why != nil {
+					r = NewRecord(req.Items[i].Input, nil, why, 0)
+					r.Outcome = Skipped
+				} else {
+					r = buildOne(ctx, req, i, func(e Event) {
+						mu.Lock()
+						defer mu.Unlock()
+						emit(e)
+					})
+				}
+				mu.Lock()
+				running--
+				finish(i, r)
+				mu.Unlock()
 			}
 		}()
 	}
-feed:
-	for i := range req.Items {
-		mu.Lock()
-		stop := failed && !req.KeepGoing
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
-		}
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
 	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	for i, r := range recs {
 		if r == nil {
 			rec := NewRecord(req.Items[i].Input, nil, errNotStarted, 0)
@@ -124,6 +171,43 @@ feed:
 		}
 	}
 	return recs
+}
+
+// needsEnded says whether every source that source i needs has a record.
+func (req *Request) needsEnded(i int, recs []*Record) bool {
+	if i >= len(req.Needs) {
+		return true
+	}
+	for _, n := range req.Needs[i] {
+		if recs[n] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// unmet says why source i cannot be built, when a source it needs was not
+// built (nor found built before), or nil.
+func (req *Request) unmet(i int, recs []*Record) error {
+	if i >= len(req.Needs) {
+		return nil
+	}
+	for _, n := range req.Needs[i] {
+		if r := recs[n]; !r.Usable() {
+			return &UnmetError{Need: req.Items[n].Input, Outcome: r.Outcome}
+		}
+	}
+	return nil
+}
+
+// UnmetError says a source was not built because a source it needs was not.
+type UnmetError struct {
+	Need    string
+	Outcome Outcome
+}
+
+func (e *UnmetError) Error() string {
+	return fmt.Sprintf("not built: it needs the packages of %s, which ended %s", e.Need, e.Outcome)
 }
 
 var errNotStarted = errors.New("not started: the batch was stopped first")
@@ -136,6 +220,7 @@ func buildOne(ctx context.Context, req *Request, i int, emit func(Event)) *Recor
 	r.Profiles = slices.Clone(r.Profiles)
 	r.ExtraPackages = slices.Clone(r.ExtraPackages)
 	r.DebBuildOpts = slices.Clone(r.DebBuildOpts)
+	r.ExtraRepositories = slices.Clone(r.ExtraRepositories)
 	r.Source, r.Package, r.Root = it.Source, it.Package, it.Root
 	r.Progress = func(e build.Event) {
 		emit(Event{Kind: Progress, Index: i, Item: it, Phase: e.Phase, Percent: e.Percent})
@@ -161,17 +246,33 @@ func buildOne(ctx context.Context, req *Request, i int, emit func(Event)) *Recor
 		if ok {
 			rec := NewRecord(it.Input, res, nil, time.Since(start))
 			rec.Outcome = Skipped
-			return rec
+			return req.done(i, rec)
 		}
 	} else if r.Package != "" {
 		r.Progress(build.Event{Phase: "fetch source", Percent: -1})
+	}
+	if req.Prepare != nil {
+		if err := req.Prepare(i, &r); err != nil {
+			return NewRecord(it.Input, nil, err, time.Since(start))
+		}
 	}
 	res, err := build.Build(ctx, &r)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		// Whatever the stopped build's step said, it was stopped.
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
-	return NewRecord(it.Input, res, err, time.Since(start))
+	return req.done(i, NewRecord(it.Input, res, err, time.Since(start)))
+}
+
+// done calls req.Done for a usable record.
+func (req *Request) done(i int, rec *Record) *Record {
+	if req.Done == nil || !rec.Usable() {
+		return rec
+	}
+	if err := req.Done(i, rec); err != nil {
+		rec.Outcome, rec.Error = Errored, err.Error()
+	}
+	return rec
 }
 
 // Resolve reads each item's input as build does (a path that exists, else

@@ -15,7 +15,7 @@ type Outcome string
 // The outcomes.
 const (
 	Built       Outcome = "built"
-	Skipped     Outcome = "skipped"     // --skip-built: its .changes is in --out already
+	Skipped     Outcome = "skipped"     // --skip-built: its .changes is in --out already; or, with an error, a source it needs was not built
 	Failed      Outcome = "failed"      // the package's own build (or dependency install) failed
 	Errored     Outcome = "error"       // pkgbox could not build it: a bad source, a full store...
 	Interrupted Outcome = "interrupted" // stopped by Ctrl-C or SIGTERM while it built
@@ -44,6 +44,12 @@ func NewRecord(input string, res *build.Result, err error, d time.Duration) *Rec
 		r.Result = &build.Result{}
 	}
 	return r
+}
+
+// Usable says whether the record's source was built, now or before
+// (skipped by --skip-built), so that what needs it may be built.
+func (r *Record) Usable() bool {
+	return r != nil && (r.Outcome == Built || r.Outcome == Skipped && r.Error == "")
 }
 
 // Classify tells a build's outcome by its error: a *build.FailedError is

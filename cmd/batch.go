@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"pkgbox/batch"
 	"pkgbox/build"
+	"pkgbox/chain"
 	"pkgbox/store"
 )
 
@@ -29,7 +31,14 @@ deploy/); ` + "`pkgbox batch-report`" + ` merges their --json records. A batch p
 one line per running build on a terminal, a line per event elsewhere, and a
 table at the end; --json prints one record a line as each source ends. Its
 exit status is 0 when all were built, 3 when a package failed, 1 when pkgbox
-could not build one, 130 when interrupted.`
+could not build one, 130 when interrupted.
+
+--chain builds the sources (directories or .dsc files) in build-dependency
+order, each seeing the .debs of the earlier ones, as mock --chain does: a
+source waits for those whose binary packages its Build-Depends name, and
+builds with a local repository of the chain's .debs (kept in the store while
+the chain runs, removed at its end); a source whose dependency failed is
+skipped, with the reason, the others go on. A cycle is an error.`
 
 // batchOptions are build's flags for many sources.
 type batchOptions struct {
@@ -38,6 +47,7 @@ type batchOptions struct {
 	keepGoing bool
 	skipBuilt bool
 	shard     string
+	chain     bool
 }
 
 func (b *batchOptions) addFlags(c *cobra.Command) {
@@ -47,6 +57,7 @@ func (b *batchOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&b.keepGoing, "keep-going", true, "go on with the other sources of a batch after one failed")
 	f.BoolVar(&b.skipBuilt, "skip-built", false, "skip a source whose .changes for its version is in the output directory already")
 	f.StringVar(&b.shard, "shard", "", "build only the I-th of N parts of the list, as I/N (for a scheduler's parallel jobs)")
+	f.BoolVar(&b.chain, "chain", false, "build the sources in build-dependency order, each with the .debs of those before it")
 }
 
 // wanted says whether the command line asks for a batch: more than one
@@ -55,7 +66,7 @@ func (b *batchOptions) wanted(c *cobra.Command, args []string) bool {
 	if len(args) > 1 || len(b.from) > 0 {
 		return true
 	}
-	for _, f := range []string{"parallel-builds", "keep-going", "skip-built", "shard"} {
+	for _, f := range []string{"parallel-builds", "keep-going", "skip-built", "shard", "chain"} {
 		if setByUser(c, f) {
 			return true
 		}
@@ -82,6 +93,9 @@ func (b *batchOptions) items(c *cobra.Command, args []string) ([]batch.Item, err
 	}
 	if err := batch.CheckDuplicates(items); err != nil {
 		return nil, &usageError{err}
+	}
+	if b.shard != "" && b.chain {
+		return nil, &usageError{errors.New("--shard with --chain: a part of a chain would miss the packages of the other parts; build the chain in one job")}
 	}
 	if b.shard != "" {
 		sh, err := batch.ParseShard(b.shard)
@@ -115,7 +129,29 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 			return err
 		}
 	}
-	recs, err := runItems(c, o, tmpl, items)
+	var hook func(*batch.Request)
+	if o.batch.chain {
+		ch, err := chain.New(s, items, tmpl)
+		var cycle *chain.CycleError
+		if errors.As(err, &cycle) {
+			return &usageError{err}
+		}
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := ch.Repo.Remove(); err != nil {
+				warn("remove the chain's repository: " + err.Error())
+			}
+		}()
+		items, hook = ch.Items, ch.Hook
+		names := make([]string, len(items))
+		for i, it := range items {
+			names[i] = it.Input
+		}
+		fmt.Fprintf(errw, "pkgbox: chain order: %s\n", strings.Join(names, ", "))
+	}
+	recs, err := runItems(c, o, tmpl, items, hook)
 	if err != nil {
 		return err
 	}
@@ -124,8 +160,8 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 
 // runItems builds items, each from the request tmpl, with the batch flags
 // of o, showing progress on stderr, records on stdout (--json) and the
-// table at the end.
-func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []batch.Item) ([]*batch.Record, error) {
+// table at the end. hook, if set, completes the batch's request (a chain).
+func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []batch.Item, hook func(*batch.Request)) ([]*batch.Record, error) {
 	errw := c.ErrOrStderr()
 	builds, jobs := batch.DefaultJobs(o.batch.builds, o.jobs, batch.CPUs(), build.DefaultMemory())
 	tmpl.Jobs = jobs
@@ -137,7 +173,7 @@ func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []ba
 	}
 	var jerr error
 	start := time.Now()
-	recs := batch.Run(c.Context(), &batch.Request{
+	req := &batch.Request{
 		Items: items, Template: *tmpl, Jobs: builds, KeepGoing: keepGoing, SkipBuilt: o.batch.skipBuilt,
 		Events: func(e batch.Event) {
 			ui.event(e)
@@ -145,7 +181,11 @@ func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []ba
 				jerr = enc.Encode(e.Record)
 			}
 		},
-	})
+	}
+	if hook != nil {
+		hook(req)
+	}
+	recs := batch.Run(c.Context(), req)
 	ui.close()
 	table := c.OutOrStdout()
 	if enc != nil {
@@ -197,7 +237,7 @@ func printBatchTable(w io.Writer, recs []*batch.Record, took time.Duration) {
 		fmt.Fprintf(w, "%s in %s\n", countsLine(batch.Count(recs)), roundDuration(took))
 	}
 	for _, r := range recs {
-		if r.Outcome == batch.Errored {
+		if r.Outcome == batch.Errored || r.Outcome == batch.Skipped && r.Error != "" {
 			fmt.Fprintf(w, "%s: %s\n", r.Input, r.Error)
 		}
 	}

@@ -102,6 +102,9 @@ func finishedLine(input string, r *batch.Record) string {
 	}
 	switch r.Outcome {
 	case batch.Skipped:
+		if r.Error != "" || len(r.Artifacts) == 0 { // a chain's source whose dependency was not built
+			return fmt.Sprintf("%s: skipped, %s", what, r.Error)
+		}
 		return fmt.Sprintf("%s: skipped, built before (%s)", what, r.Artifacts[0].Path)
 	case batch.Built:
 		return fmt.Sprintf("%s: built (%s)", what, roundDuration(r.Duration))

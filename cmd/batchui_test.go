@@ -74,3 +74,19 @@ func TestBatchUIPlain(t *testing.T) {
 		t.Errorf("got %q, want %q", buf.String(), want)
 	}
 }
+
+// TestBatchUIChainSkipped: a chain's source skipped because what it needs
+// failed was never started; its line gives the reason.
+func TestBatchUIChainSkipped(t *testing.T) {
+	u, buf := newTestBatchUI(false, 2)
+	a := &batch.Item{Input: "./app"}
+	why := &batch.UnmetError{Need: "./lib", Outcome: batch.Failed}
+	rec := batch.NewRecord("./app", nil, why, 0)
+	rec.Outcome = batch.Skipped
+	u.event(batch.Event{Kind: batch.Finished, Index: 1, Item: a, Record: rec})
+	u.close()
+	want := "pkgbox: ./app: skipped, not built: it needs the packages of ./lib, which ended failed\n"
+	if buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}

@@ -65,6 +65,13 @@ func parseDsc(file string, data []byte) (*Source, []dscEntry, error) {
 	if s.Architectures, err = addArchitectures(nil, f.value); err != nil {
 		return nil, nil, errAt(file, f.line, "invalid Architecture: %w", err)
 	}
+	if f, ok := p.get("Binary"); ok {
+		for _, b := range strings.Split(f.value, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				s.Binaries = append(s.Binaries, b)
+			}
+		}
+	}
 
 	md5s := map[string]control.FileHash{}
 	md5Lines := map[string]int{}

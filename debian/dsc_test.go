@@ -39,6 +39,9 @@ func TestReadSourceDsc(t *testing.T) {
 			if !slices.Equal(s.Architectures, []string{"any", "all"}) {
 				t.Errorf("Architectures %q", s.Architectures)
 			}
+			if !slices.Equal(s.Binaries, []string{"hello"}) {
+				t.Errorf("Binaries %q", s.Binaries)
+			}
 			if got := s.BuildDepends.String(); got != "debhelper-compat (= 13)" {
 				t.Errorf("BuildDepends %q", got)
 			}

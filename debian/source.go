@@ -33,6 +33,9 @@ type Source struct {
 
 	RulesRequiresRoot string   // the raw field, "" if absent
 	Architectures     []string // the binary packages' Architecture values, each once, in order
+	// Binaries are the binary packages' names: the Package fields of
+	// debian/control, or a .dsc's Binary field.
+	Binaries []string
 }
 
 // VersionNoEpoch is the version without its epoch, as used in file names
@@ -137,9 +140,11 @@ func parseControl(file string, data []byte) (*Source, error) {
 	}
 	for i := range doc.paras[1:] {
 		p := &doc.paras[1+i]
-		if _, ok := p.get("Package"); !ok {
+		name, ok := p.get("Package")
+		if !ok {
 			return nil, errAt(file, p.line, "binary paragraph has no Package field")
 		}
+		s.Binaries = append(s.Binaries, name.value)
 		f, ok := p.get("Architecture")
 		if !ok {
 			return nil, errAt(file, p.line, "binary paragraph has no Architecture field")

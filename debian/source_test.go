@@ -31,6 +31,9 @@ func TestReadSourceTree(t *testing.T) {
 	if !slices.Equal(s.Architectures, []string{"any", "all"}) {
 		t.Errorf("Architectures %q", s.Architectures)
 	}
+	if !slices.Equal(s.Binaries, []string{"hello", "hello-doc"}) {
+		t.Errorf("Binaries %q", s.Binaries)
+	}
 	if got := s.BuildDepends.String(); got != "debhelper-compat (= 13), libfoo-dev [amd64] | libbar-dev, check <!nocheck>" {
 		t.Errorf("BuildDepends %q", got)
 	}

@@ -91,25 +91,37 @@ func Provided(binary string, lists []List) ([]string, error) {
 				if err != nil || len(idx) != 1 {
 					return fmt.Errorf("%s: the paragraph of %s: %v", name, binary, err)
 				}
-				prov := idx[0].Values["Provides"]
-				if strings.TrimSpace(prov) == "" {
-					return nil
-				}
-				dep, err := dependency.Parse(prov)
+				more, err := providedNames(idx[0].Values["Provides"])
 				if err != nil {
 					return fmt.Errorf("%s: Provides of %s: %w", name, binary, err)
 				}
-				for _, rel := range dep.Relations {
-					for _, p := range rel.Possibilities {
-						if !slices.Contains(names, p.Name) {
-							names = append(names, p.Name)
-						}
+				for _, n := range more {
+					if !slices.Contains(names, n) {
+						names = append(names, n)
 					}
 				}
 				return nil
 			})
 		if err != nil {
 			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// providedNames are the names a Provides field gives.
+func providedNames(prov string) ([]string, error) {
+	if strings.TrimSpace(prov) == "" {
+		return nil, nil
+	}
+	dep, err := dependency.Parse(prov)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, rel := range dep.Relations {
+		for _, p := range rel.Possibilities {
+			names = append(names, p.Name)
 		}
 	}
 	return names, nil
