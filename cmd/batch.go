@@ -155,7 +155,7 @@ func runBatch(c *cobra.Command, g *globalOptions, o *buildOptions, s *store.Stor
 	if err != nil {
 		return err
 	}
-	return batchExit(recs)
+	return batchExit(c.ErrOrStderr(), recs)
 }
 
 // runItems builds items, each from the request tmpl, with the batch flags
@@ -199,12 +199,20 @@ func runItems(c *cobra.Command, o *buildOptions, tmpl *build.Request, items []ba
 }
 
 // batchExit is the command's error for a batch's records: nil when all
-// were built, else their exit status.
-func batchExit(recs []*batch.Record) error {
+// were built and passed their checks, else their exit status; a check
+// that failed as its fail option says (exit 4, as for one build) counts
+// only when every package built.
+func batchExit(w io.Writer, recs []*batch.Record) error {
 	if code := batch.Count(recs).ExitStatus(); code != batch.ExitOK {
 		return &exitError{code: code}
 	}
-	return nil
+	var err error
+	for _, r := range recs {
+		if r.Result != nil && len(r.Result.ChecksFailed()) > 0 {
+			err = checksError(w, r.Result)
+		}
+	}
+	return err
 }
 
 // printBatchTable prints a table of the records and a line of counts, with

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"pkgbox/batch"
 	"pkgbox/build"
 	"pkgbox/check"
 )
@@ -75,5 +76,26 @@ func TestChecksExitStatus(t *testing.T) {
 	}
 	if err := checksError(&out, &build.Result{Checks: []build.CheckResult{{Name: "lintian"}}}); err != nil {
 		t.Errorf("a check that did not fail: %v", err)
+	}
+}
+
+// In a batch, a failed check makes exit status 4 only when every package
+// built: a package's failure (3) says more.
+func TestBatchChecksExitStatus(t *testing.T) {
+	checked := &batch.Record{Input: "a", Outcome: batch.Built,
+		Result: &build.Result{Log: "/o/a.build", Checks: []build.CheckResult{{Name: "lintian", Failed: true}}}}
+	clean := &batch.Record{Input: "b", Outcome: batch.Built, Result: &build.Result{}}
+	failed := &batch.Record{Input: "c", Outcome: batch.Failed, Result: &build.Result{}}
+	var out bytes.Buffer
+	if code := report(&out, batchExit(&out, []*batch.Record{clean, checked}), false); code != ExitCheckFailed ||
+		!strings.Contains(out.String(), "lintian failed; the full log is /o/a.build") {
+		t.Errorf("built, one check failed: exit status %d, %q", code, out.String())
+	}
+	out.Reset()
+	if code := report(&out, batchExit(&out, []*batch.Record{checked, failed}), false); code != ExitBuildFailed {
+		t.Errorf("one package failed too: exit status %d, %q", code, out.String())
+	}
+	if err := batchExit(&out, []*batch.Record{clean}); err != nil {
+		t.Errorf("all built and checked: %v", err)
 	}
 }

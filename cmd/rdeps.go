@@ -107,7 +107,7 @@ source may build-depend on a package the suite lacks.`,
 				if err != nil {
 					return err
 				}
-				return batchExit(recs)
+				return batchExit(c.ErrOrStderr(), recs)
 			}
 			return withoutNewDebs(c, o, tmpl, items, recs)
 		},
@@ -253,7 +253,7 @@ func withoutNewDebs(c *cobra.Command, o *buildOptions, tmpl *build.Request, item
 		}
 	}
 	if len(again) == 0 || c.Context().Err() != nil {
-		return batchExit(recs)
+		return batchExit(c.ErrOrStderr(), recs)
 	}
 	out := o.out
 	if out == "" {
@@ -285,5 +285,5 @@ func withoutNewDebs(c *cobra.Command, o *buildOptions, tmpl *build.Request, item
 	} else {
 		fmt.Fprintf(w, "fail only with the new .debs (built without them): %s\n", strings.Join(onlyNew, " "))
 	}
-	return batchExit(recs)
+	return batchExit(c.ErrOrStderr(), recs)
 }
