@@ -40,6 +40,38 @@ func smallStore(t *testing.T, size string) string {
 	return dir
 }
 
+// minbaseDebs are the .debs of cache whose packages a minbase root has:
+// those of priority required or important in the shared root (as dpkg
+// itself reads its status), and apt.
+func minbaseDebs(t *testing.T, shared, cache string) []string {
+	t.Helper()
+	out, err := exec.Command("dpkg-query", "--admindir", filepath.Join(shared, "roots", testenv.RootName, "var", "lib", "dpkg"),
+		"-W", "-f", "${Package} ${Priority}\n").Output()
+	if err != nil {
+		t.Fatalf("dpkg-query of the shared root: %v", err)
+	}
+	want := map[string]bool{"apt": true}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && (f[1] == "required" || f[1] == "important") {
+			want[f[0]] = true
+		}
+	}
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debs []string
+	for _, e := range entries {
+		if name, _, ok := strings.Cut(e.Name(), "_"); ok && strings.HasSuffix(e.Name(), ".deb") && want[name] {
+			debs = append(debs, filepath.Join(cache, e.Name()))
+		}
+	}
+	if len(debs) == 0 {
+		t.Fatalf("no minbase package in %s", cache)
+	}
+	return debs
+}
+
 // TestFullDisk fills a small store during a create and during a build:
 // each says the store is full, leaves nothing half-made, and the store
 // works again once space is freed.
@@ -49,15 +81,17 @@ func TestFullDisk(t *testing.T) {
 
 	t.Run("create", func(t *testing.T) {
 		dir := smallStore(t, "160m")
-		// The shared cache's packages of this suite (only: the shared
-		// store may hold other suites' too), so that the create fills the
-		// store while it unpacks, not while it downloads.
+		// The shared cache's packages of a minbase root of this suite,
+		// so that the create fills the store while it unpacks, not while
+		// it downloads. Only those: the shared cache also holds what
+		// builds, checks and cross builds installed, more than the store.
 		suiteArch := session.HostSuite() + "-" + bootstrap.HostArch()
 		cache := filepath.Join(dir, "cache", "apt", suiteArch)
-		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		if err := os.MkdirAll(cache, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command("cp", "-a", filepath.Join(shared, "cache", "apt", suiteArch), cache).CombinedOutput(); err != nil {
+		debs := minbaseDebs(t, shared, filepath.Join(shared, "cache", "apt", suiteArch))
+		if out, err := exec.Command("cp", append(append([]string{"-a"}, debs...), cache)...).CombinedOutput(); err != nil {
 			t.Fatalf("copy the cache: %v: %s", err, out)
 		}
 		out, err := pkgbox(dir, "create", session.HostSuite(), "--variant", "minbase", "--name", "full").CombinedOutput()
