@@ -70,8 +70,8 @@ func LookDebootstrap() (string, error) {
 	if err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if q, lerr := exec.LookPath(dir + "/debootstrap"); lerr == nil {
+	for _, q := range DebootstrapSbin {
+		if q, lerr := exec.LookPath(q); lerr == nil {
 			return q, nil
 		}
 	}

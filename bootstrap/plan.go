@@ -292,3 +292,8 @@ func (p *Plan) Args(cacheDir, target string) []string {
 	}
 	return args
 }
+
+// DebootstrapSbin are where debootstrap is looked for when PATH has none
+// (LookDebootstrap, and doctor): an ordinary user's PATH on Debian has no
+// sbin directory.
+var DebootstrapSbin = []string{"/usr/sbin/debootstrap", "/sbin/debootstrap"}

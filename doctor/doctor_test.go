@@ -202,6 +202,14 @@ func TestTools(t *testing.T) {
 	env.LookPath = func(p string) (string, error) { return "/usr/bin/" + p, nil }
 	assertCheck(t, checkDebootstrap(env), true, false, "")
 	assertCheck(t, checkPasta(env), true, false, "")
+	// An ordinary user's PATH has no /usr/sbin, where debootstrap is.
+	env.LookPath = func(p string) (string, error) {
+		if p == "/usr/sbin/debootstrap" {
+			return p, nil
+		}
+		return "", errors.New("not found")
+	}
+	assertCheck(t, checkDebootstrap(env), true, false, "")
 	assertCheck(t, checkKeyring(env), false, false, "sudo apt-get install debian-archive-keyring")
 	assertCheck(t, checkRemovedKeys(env), true, false, "")
 }

@@ -9,22 +9,24 @@ import (
 )
 
 // lookTool is a check that a program is installed, and says which package
-// ships it.
-func lookTool(env *Env, name, program, pkg, why string) Check {
+// ships it. alsoAt are paths to try where PATH has no program: an ordinary
+// user's PATH on Debian lacks /usr/sbin, where debootstrap is.
+func lookTool(env *Env, name, program, pkg, why string, alsoAt ...string) Check {
 	c := Check{Name: name}
-	p, err := env.LookPath(program)
-	if err != nil {
-		c.Detail = fmt.Sprintf("%s is not installed: %s", program, why)
-		c.Fix = "sudo apt-get install " + pkg
-		return c
+	for _, cand := range append([]string{program}, alsoAt...) {
+		if p, err := env.LookPath(cand); err == nil {
+			c.OK, c.Detail = true, p
+			return c
+		}
 	}
-	c.OK, c.Detail = true, p
+	c.Detail = fmt.Sprintf("%s is not installed: %s", program, why)
+	c.Fix = "sudo apt-get install " + pkg
 	return c
 }
 
 // checkDebootstrap: create makes roots with it.
 func checkDebootstrap(env *Env) Check {
-	return lookTool(env, "debootstrap", "debootstrap", "debootstrap", "pkgbox create needs it to make roots")
+	return lookTool(env, "debootstrap", "debootstrap", "debootstrap", "pkgbox create needs it to make roots", bootstrap.DebootstrapSbin...)
 }
 
 // checkPasta: a sandbox with the network gets its own network namespace,
