@@ -85,8 +85,9 @@ func readIndex(t *testing.T, path string) []control.BinaryIndex {
 // TestRepo adds the .debs of two .changes: each Add makes a generation
 // holding all the .debs so far, indexed from their control data as apt
 // needs it, with a Release whose hash is the index's; a generation is
-// never changed by a later Add.
-func TestRepo(t *testing.T) {
+// newTestRepo is a chain repository in a store of the test's own.
+func newTestRepo(t *testing.T) *Repo {
+	t.Helper()
 	s, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +96,12 @@ func TestRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// never changed by a later Add.
+func TestRepo(t *testing.T) {
+	r := newTestRepo(t)
 	if r.Line() != "" {
 		t.Errorf("an empty repository has line %q", r.Line())
 	}
@@ -184,14 +191,7 @@ func TestRepo(t *testing.T) {
 // symbolic link where a .deb should be, and a .deb of a name the
 // repository has are each refused, and leave no generation.
 func TestRepoRefuses(t *testing.T) {
-	s, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRepo(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTestRepo(t)
 	defer r.Remove()
 	out := t.TempDir()
 	a := makeDeb(t, out, "chain-a", "1.0")
@@ -237,14 +237,7 @@ func TestRepoRefuses(t *testing.T) {
 // TestRepoAddDebs: .debs the user gives go in as they are, indexed; a
 // symbolic link or a file that is not a .deb is refused.
 func TestRepoAddDebs(t *testing.T) {
-	s, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewRepo(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTestRepo(t)
 	defer r.Remove()
 	dir := t.TempDir()
 	a := makeDeb(t, dir, "new-lib", "2.0")
