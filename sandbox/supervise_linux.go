@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -97,8 +98,21 @@ func (r *sandboxRun) finish(waitErr error) (*Result, error) {
 		r.relay.restore()
 	}
 	res, err := collect(r.statusR, r.cmd, waitErr)
-	if res != nil && r.cg != nil {
-		res.Limit = r.cg.hit()
+	if r.cg == nil {
+		return res, err
+	}
+	hit := r.cg.hit()
+	var se *SetupError
+	if res == nil && hit != "" && !errors.As(err, &se) {
+		// The init shares the sandbox's limits, and ended without a
+		// word: the Go runtime aborts when the kernel refuses it a thread
+		// (a fork bomb holds every pid the limit allows) or memory. The
+		// payload ran into the limit all the same, and is gone with the
+		// namespace.
+		res, err = &Result{ExitCode: 128 + int(unix.SIGKILL), Signal: unix.SIGKILL}, nil
+	}
+	if res != nil {
+		res.Limit = hit
 	}
 	return res, err
 }
