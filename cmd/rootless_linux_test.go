@@ -279,8 +279,13 @@ func TestRootlessCreate(t *testing.T) {
 		if err := syscall.Lstat(filepath.Join(root, "dev", "null"), &st); err == nil {
 			t.Errorf("the root keeps a /dev/null of mode %o", st.Mode)
 		}
-		// Subordinate ids: apt's lists/partial/ belongs to _apt, /var/mail
-		// to the group mail (from debootstrap, or the restored image).
+		// Subordinate ids: /var/mail belongs to the group mail (from
+		// debootstrap, or the restored image); a fresh root has no file of
+		// a user other than root, so a --write session gives apt's
+		// lists/partial/ to _apt, as apt itself does when it first runs.
+		if out, err := pkgbox("run", "--write", name, "--", "chown", "_apt", "/var/lib/apt/lists/partial").CombinedOutput(); err != nil {
+			t.Fatalf("run --write: %v:\n%s", err, out)
+		}
 		run, err := pkgbox("run", name, "--", "sh", "-c", "id -u pkgbox; stat -c %u /var/lib/dpkg/status; "+
 			"id -u _apt; stat -c %u /var/lib/apt/lists/partial; getent group mail | cut -d: -f3; stat -c %g /var/mail").CombinedOutput()
 		f := strings.Fields(string(run))
