@@ -297,7 +297,7 @@ func (b *builder) installPlan(ctx context.Context, plan *depsPlan, mounts []sand
 	key, why := b.layerKey(plan, lists)
 	if key == "" {
 		b.log.Printf("pkgbox: no build-dependency layer: %s", why)
-	} else if ok, err := b.reuseLayer(ctx, plan, key); ok || err != nil {
+	} else if ok, err := b.reuseLayer(key); ok || err != nil {
 		return err
 	}
 	status := &aptStatus{log: b.log, progress: b.progress, phase: phase}

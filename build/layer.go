@@ -26,15 +26,15 @@ import (
 // files are exactly as they were. A later build whose dependencies come to
 // the same mounts the layer and installs nothing.
 //
-// Finding the layer costs no apt run: its key hashes what decides the
-// install's outcome (layerKeyText). Before use, one sandbox confirms that
-// apt, simulating the install on top of the layer, has nothing to do, and
-// that the installed packages are those the layer recorded when it was
-// made; otherwise the build installs as without layers.
+// Finding the layer costs no apt run: its key hashes everything that
+// decides the install's outcome (layerKeyText), and apt resolves the same
+// dependencies against the same root and the same lists to the same
+// packages. Reusing it costs no sandbox either: the layer records the
+// packages installed with it, which the build logs as its environment.
 
 // layerFormat is part of every key: raise it when what a layer holds, or
 // how it is made, changes, so that older layers are never used again.
-const layerFormat = "1"
+const layerFormat = "2"
 
 // LayerUse says what a build did with a build-dependency layer.
 type LayerUse struct {
@@ -186,36 +186,10 @@ func sealScript() string {
 		installedQuery("after") + "\n"
 }
 
-// confirmScript checks, on top of a layer, that apt has nothing to install
-// or remove for the dependencies of p, and lists the installed packages.
-// Extra packages need no simulation: their contents are in the key, and
-// the list of installed packages and versions, which includes them, must
-// be the one recorded.
-func (p *depsPlan) confirmScript() string {
-	var s strings.Builder
-	s.WriteString("set -e\n")
-	s.WriteString("APT=" + shellQuote([]string{aptOptions + " -o Debug::NoLocking=1"}) + "\n")
-	if p.Dummy {
-		s.WriteString("method=dummy\n")
-	} else {
-		s.WriteString(`if dpkg --compare-versions "$(dpkg-query -W -f '${Version}' apt)" ge 1.9; then method=satisfy; else method=dummy; fi` + "\n")
-	}
-	s.WriteString(p.resolveFunc())
-	s.WriteString("sim=$(resolve --simulate)\n")
-	s.WriteString("printf '%s\\n' \"$sim\" >&2\n")
-	s.WriteString("if printf '%s\\n' \"$sim\" | grep -qE '^(Inst|Remv|Purg|Conf) '; then\n" +
-		"\techo 'pkgbox: apt would change packages on top of the layer' >&2; exit 3\nfi\n")
-	s.WriteString("if [ $method = dummy ]; then\n")
-	fmt.Fprintf(&s, "\t[ \"$(dpkg-query -W -f '${Status}' %s 2>/dev/null)\" = 'install ok installed' ] || exit 3\n", dummyPackage)
-	s.WriteString("fi\n")
-	s.WriteString(installedQuery("after") + "\n")
-	return s.String()
-}
-
-// reuseLayer mounts layer key in the session when the store has it and
-// apt confirms it. It says whether it did; a layer that fails the check is
-// dropped again and the build installs as without layers.
-func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool, error) {
+// reuseLayer mounts layer key in the session when the store has it, and
+// says whether it did. A layer whose record does not check out is left
+// alone and the build installs as without layers.
+func (b *builder) reuseLayer(key string) (bool, error) {
 	l, lock, err := b.req.Store.OpenLayer(key)
 	if errors.Is(err, store.ErrNoLayer) {
 		b.log.Printf("pkgbox: no build-dependency layer %s yet: installing, then keeping the result as that layer", key)
@@ -223,6 +197,11 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 	}
 	if err != nil {
 		b.log.Printf("warning: %v; installing without it", err)
+		return false, nil
+	}
+	if len(l.InstalledList) == 0 || hashString(strings.Join(l.InstalledList, "\n")) != l.Installed {
+		lock.Unlock()
+		b.log.Printf("warning: build-dependency layer %s does not fit: its list of installed packages is missing or damaged; installing without it", key)
 		return false, nil
 	}
 	if b.extra.active() {
@@ -236,26 +215,7 @@ func (b *builder) reuseLayer(ctx context.Context, p *depsPlan, key string) (bool
 	if err := b.sess.UseLayer(l, lock); err != nil {
 		return false, err
 	}
-	out, err := b.capture(ctx, p.confirmScript())
-	installed := parseInstalled(out, "after")
-	why := ""
-	switch {
-	case ctx.Err() != nil:
-		return false, ctx.Err()
-	case err != nil:
-		why = "apt's simulated install on top of it did not come out empty"
-	case hashString(strings.Join(installed, "\n")) != l.Installed:
-		why = "its installed packages differ from those recorded when it was made"
-	}
-	if why != "" {
-		b.log.Printf("warning: build-dependency layer %s does not fit: %s; installing without it", key, why)
-		if err := b.sess.DropLayers(); err != nil || !b.extra.active() {
-			return false, err
-		}
-		_, err := b.addSources(ctx)
-		return false, err
-	}
-	b.logInstalled(installed)
+	b.logInstalled(l.InstalledList)
 	b.res.Layer = &LayerUse{Key: key, Action: "reused", Packages: l.Packages}
 	b.log.Printf("install build dependencies: reused layer %s (%d packages)", key, l.Packages)
 	return true, nil
@@ -272,7 +232,7 @@ func (b *builder) makeLayer(p *depsPlan, key string, before, installed []string)
 	n := added(before, installed)
 	meta := &store.Layer{Key: key, Root: root.Name, RootGeneration: root.GenerationID(), Arch: p.Arch,
 		Profiles: b.req.Profiles, Depends: p.Depends, Conflicts: p.Conflicts, Packages: n,
-		Installed: hashString(strings.Join(installed, "\n"))}
+		InstalledList: installed, Installed: hashString(strings.Join(installed, "\n"))}
 	start := time.Now()
 	l, err := b.sess.MakeLayer(meta)
 	switch {

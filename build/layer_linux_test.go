@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,7 +85,7 @@ func (lt *layerTest) build(name string, mods ...func(*build.Request)) (*build.Re
 }
 
 // buildEnvironment is the "Build environment" list of a build's log: the
-// packages installed when dpkg-buildpackage ran.
+// packages installed when dpkg-buildpackage ran, as pkgbox recorded them.
 func buildEnvironment(t *testing.T, res *build.Result) string {
 	t.Helper()
 	data, err := os.ReadFile(res.Log)
@@ -101,6 +102,27 @@ func buildEnvironment(t *testing.T, res *build.Result) string {
 			break
 		}
 		env = append(env, l)
+	}
+	return strings.Join(env, "\n")
+}
+
+// dpkgInBuild is what dpkg-query said in a build of needs-deps (its
+// debian/rules asks): every package dpkg knew of and its state when
+// dpkg-buildpackage ran, seen from inside the build, not as recorded.
+func dpkgInBuild(t *testing.T, res *build.Result) string {
+	t.Helper()
+	data, err := os.ReadFile(res.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(l, "dpkg-in-build: "); ok {
+			env = append(env, p)
+		}
+	}
+	if len(env) == 0 {
+		t.Fatalf("%s has no dpkg-in-build lines", res.Log)
 	}
 	return strings.Join(env, "\n")
 }
@@ -169,10 +191,13 @@ func TestLayerReuse(t *testing.T) {
 		t2.Round(time.Millisecond), phase(second, "install build dependencies").Round(time.Millisecond),
 		t3.Round(time.Millisecond), phase(plain, "install build dependencies").Round(time.Millisecond))
 
-	envPlain := buildEnvironment(t, plain)
+	envPlain, recPlain := dpkgInBuild(t, plain), buildEnvironment(t, plain)
 	for _, res := range []*build.Result{first, second} {
-		if env := buildEnvironment(t, res); env != envPlain {
-			t.Errorf("build environment with layer %s (%s) differs from --no-layers':\n%s\n---\n%s", res.Layer.Action, res.Log, env, envPlain)
+		if env := dpkgInBuild(t, res); env != envPlain {
+			t.Errorf("dpkg in the build with layer %s (%s) differs from --no-layers':\n%s\n---\n%s", res.Layer.Action, res.Log, env, envPlain)
+		}
+		if rec := buildEnvironment(t, res); rec != recPlain {
+			t.Errorf("the build environment recorded with layer %s (%s) differs from --no-layers':\n%s\n---\n%s", res.Layer.Action, res.Log, rec, recPlain)
 		}
 		if c, p := debContents(t, res), debContents(t, plain); c != p {
 			t.Errorf("the packages built with layer %s differ from --no-layers':\n%s\n---\n%s", res.Layer.Action, c, p)
@@ -282,5 +307,45 @@ func TestLayerExtraPackage(t *testing.T) {
 	third, _ := lt.build("hello-c", extra(other))
 	if third.Layer == nil || third.Layer.Action != "made" || third.Layer.Key == first.Layer.Key {
 		t.Errorf("another extra package: layer %+v, want a new one", third.Layer)
+	}
+}
+
+// A layer whose record of installed packages was changed is not used: the
+// build installs as without layers and leaves the layer as it is.
+func TestLayerDamagedRecord(t *testing.T) {
+	lt := newLayerTest(t)
+	first, _ := lt.build("hello-c")
+	if first.Layer == nil || first.Layer.Action != "made" {
+		t.Fatalf("first build: layer %+v, want one made", first.Layer)
+	}
+	meta := filepath.Join(sharedStore(t).Dir, "layers", first.Layer.Key, "layer.json")
+	data, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := rec["installed"].([]any)
+	if len(list) == 0 {
+		t.Fatalf("%s records no installed packages", meta)
+	}
+	rec["installed"] = list[1:]
+	if data, err = json.Marshal(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(meta, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := lt.build("hello-c")
+	if second.Layer != nil {
+		t.Errorf("second build: layer %+v, want none", second.Layer)
+	}
+	log, _ := os.ReadFile(second.Log)
+	for _, want := range []string{"does not fit: its list of installed packages is missing or damaged", "Setting up "} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the second build's log lacks %q", want)
+		}
 	}
 }

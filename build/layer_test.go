@@ -112,11 +112,8 @@ func TestListsID(t *testing.T) {
 }
 
 func TestLayerScripts(t *testing.T) {
-	p := &depsPlan{Arch: "amd64", Depends: "build-essential, libc6-dev:any", Conflicts: "autoconf2.13"}
-	for name, script := range map[string]string{"confirm": p.confirmScript(), "seal": sealScript()} {
-		if out, err := exec.Command("sh", "-n", "-c", script).CombinedOutput(); err != nil {
-			t.Errorf("%s script is not valid sh: %v\n%s\n%s", name, err, out, script)
-		}
+	if out, err := exec.Command("sh", "-n", "-c", sealScript()).CombinedOutput(); err != nil {
+		t.Errorf("seal script is not valid sh: %v\n%s\n%s", err, out, sealScript())
 	}
 	out := "before\tinstall ok installed\tbash:amd64\t5.2.15-2+b2\n" +
 		"after\tinstall ok installed\tbash:amd64\t5.2.15-2+b2\n" +

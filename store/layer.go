@@ -43,11 +43,13 @@ type Layer struct {
 	Conflicts      string   `json:"conflicts,omitempty"`
 	// Packages is how many packages the layer installed over the root.
 	Packages int `json:"packages"`
-	// Installed is the SHA256 of the sorted list of every package installed
-	// with the layer mounted ("name:arch version" lines), root's included.
-	Installed string    `json:"installed_sha256"`
-	Size      int64     `json:"size"`
-	Created   time.Time `json:"created"`
+	// InstalledList is every package installed with the layer mounted,
+	// root's included, sorted ("name:arch version"): the build environment
+	// a build that reuses the layer logs. Installed is its SHA256.
+	InstalledList []string  `json:"installed"`
+	Installed     string    `json:"installed_sha256"`
+	Size          int64     `json:"size"`
+	Created       time.Time `json:"created"`
 
 	// Dir is layers/KEY (not stored). LastUsed is the time of the last
 	// build that used or made the layer: the mtime of its file "used",
