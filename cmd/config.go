@@ -97,7 +97,7 @@ const configOrigin = "pkgbox-config-origin"
 // file cannot keep anyone from asking the version, installing completions or
 // completing a word (completion reads the store's name itself, see
 // completionStore).
-var noConfig = []string{"version", "help", "completion", "__gen-docs", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd}
+var noConfig = []string{"version", "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd}
 
 // readConfig reads the system's file, then the user's; a key in both takes
 // the user's value. Every key is checked against configKeys and the type of
@@ -285,10 +285,10 @@ func setByUser(c *cobra.Command, name string) bool {
 }
 
 // addExtras wires what spans the whole tree, once every command is in it:
-// the configuration files, completion, the manual pages.
+// the configuration files and completion.
 func addExtras(root *cobra.Command, g *globalOptions) {
 	root.PersistentPreRunE = applyConfig
-	root.AddCommand(newConfigCommand(), newGenDocsCommand())
+	root.AddCommand(newConfigCommand())
 	addCompletions(root, g)
 }
 

@@ -25,5 +25,5 @@ func TestFlagUsages(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRootCommand())
+	walk(NewRootCommand())
 }

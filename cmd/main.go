@@ -52,7 +52,7 @@ func Main() int {
 		// subordinate ids, which only a user namespace's root removes.
 		store.RemoveForeign = removeForeign
 	}
-	root := newRootCommand()
+	root := NewRootCommand()
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	err := root.ExecuteContext(ctx)
 	return report(os.Stderr, err, ctx.Err() != nil)

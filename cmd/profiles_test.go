@@ -15,7 +15,7 @@ import (
 func runProfiles(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	root := newRootCommand()
+	root := NewRootCommand()
 	root.SetArgs(append([]string{"profiles"}, args...))
 	root.SetOut(&out)
 	root.SetErr(&errOut)

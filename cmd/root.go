@@ -62,8 +62,9 @@ func cacheFor(dir string) string {
 	return ""
 }
 
-// newRootCommand builds the whole command tree.
-func newRootCommand() *cobra.Command {
+// NewRootCommand builds the whole command tree (pkgbox-man writes the
+// manual pages from it).
+func NewRootCommand() *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "pkgbox",

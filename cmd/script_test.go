@@ -10,6 +10,7 @@ import (
 
 	"pkgbox/cmd"
 	"pkgbox/config"
+	"pkgbox/docs/man"
 	"pkgbox/internal/testenv"
 	"pkgbox/sandbox"
 )
@@ -30,7 +31,10 @@ func TestMain(m *testing.M) {
 		}
 		return "", errors.New("user: unknown user " + name)
 	}
-	os.Exit(testscript.RunMain(m, map[string]func() int{"pkgbox": cmd.Main}))
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"pkgbox":     cmd.Main,
+		"pkgbox-man": func() int { return man.Main(cmd.NewRootCommand()) },
+	}))
 }
 
 // TestScripts runs the CLI scripts in testdata/script: what a user types,
