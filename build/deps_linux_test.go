@@ -97,11 +97,23 @@ func TestBuildPoisonedCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build with a poisoned cache: %v\n%s", err, strings.Join(res.Tail, "\n"))
 	}
+	// The log holds the scripts too: look for the message as printed.
+	poisoned := "\npkgbox: cached " + filepath.Base(debs[0]) + " does not match the package lists"
 	log, _ := os.ReadFile(res.Log)
-	if !strings.Contains(string(log), "does not match the package lists") {
+	if !strings.Contains(string(log), poisoned) {
 		t.Errorf("the poisoned file was not noticed:\n%s", log)
 	}
 	if out, err := exec.Command("dpkg-deb", "--info", debs[0]).CombinedOutput(); err != nil {
 		t.Errorf("the cache still holds the poisoned file: %v: %s", err, out)
+	}
+	// Now that every file is cached and checked, apt is not run again
+	// to download nothing.
+	res, err, _ = buildPkg(t, "needs-deps", noLayers)
+	if err != nil {
+		t.Fatalf("build with a warm cache: %v\n%s", err, strings.Join(res.Tail, "\n"))
+	}
+	log, _ = os.ReadFile(res.Log)
+	if !strings.Contains(string(log), "\npkgbox: every package is in the cache and matches the package lists: nothing to download") || strings.Contains(string(log), poisoned) {
+		t.Errorf("a build with every package cached did not skip the download:\n%s", log)
 	}
 }
