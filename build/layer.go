@@ -187,8 +187,8 @@ func sealScript() string {
 }
 
 // reuseLayer mounts layer key in the session when the store has it, and
-// says whether it did. A layer whose record does not check out is left
-// alone and the build installs as without layers.
+// says whether it did. A layer whose record does not check out is removed
+// (unless a build is using it) and the build installs, then makes it anew.
 func (b *builder) reuseLayer(key string) (bool, error) {
 	l, lock, err := b.req.Store.OpenLayer(key)
 	if errors.Is(err, store.ErrNoLayer) {
@@ -201,7 +201,13 @@ func (b *builder) reuseLayer(key string) (bool, error) {
 	}
 	if len(l.InstalledList) == 0 || hashString(strings.Join(l.InstalledList, "\n")) != l.Installed {
 		lock.Unlock()
-		b.log.Printf("warning: build-dependency layer %s does not fit: its list of installed packages is missing or damaged; installing without it", key)
+		// Left in place, it would keep every later build of this key
+		// from publishing a sound one until gc took it away.
+		if err := b.req.Store.RemoveLayer(key); err != nil {
+			b.log.Printf("warning: build-dependency layer %s does not fit: its list of installed packages is missing or damaged, and it cannot be removed (%v); installing without it", key, err)
+		} else {
+			b.log.Printf("warning: build-dependency layer %s does not fit: its list of installed packages is missing or damaged; removed it: installing, then keeping the result as that layer", key)
+		}
 		return false, nil
 	}
 	if b.extra.active() {

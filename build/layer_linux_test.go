@@ -311,7 +311,8 @@ func TestLayerExtraPackage(t *testing.T) {
 }
 
 // A layer whose record of installed packages was changed is not used: the
-// build installs as without layers and leaves the layer as it is.
+// build installs as without layers, removes it and keeps its own install
+// as the layer instead.
 func TestLayerDamagedRecord(t *testing.T) {
 	lt := newLayerTest(t)
 	first, _ := lt.build("hello-c")
@@ -338,14 +339,20 @@ func TestLayerDamagedRecord(t *testing.T) {
 	if err := os.WriteFile(meta, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The damaged layer is not used, but removed and made anew by the
+	// build that found it, and the next build reuses the new one.
 	second, _ := lt.build("hello-c")
-	if second.Layer != nil {
-		t.Errorf("second build: layer %+v, want none", second.Layer)
+	if second.Layer == nil || second.Layer.Action != "made" || second.Layer.Key != first.Layer.Key {
+		t.Errorf("second build: layer %+v, want %s made anew", second.Layer, first.Layer.Key)
 	}
 	log, _ := os.ReadFile(second.Log)
-	for _, want := range []string{"does not fit: its list of installed packages is missing or damaged", "Setting up "} {
+	for _, want := range []string{"does not fit: its list of installed packages is missing or damaged; removed it", "Setting up "} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("the second build's log lacks %q", want)
 		}
+	}
+	third, _ := lt.build("hello-c")
+	if third.Layer == nil || third.Layer.Action != "reused" {
+		t.Errorf("third build: layer %+v, want the new one reused", third.Layer)
 	}
 }
