@@ -157,7 +157,18 @@ func Create(ctx context.Context, s *store.Store, p *Plan, o CreateOptions) (_ *s
 			return nil, s.CheckSpace(err)
 		}
 	} else {
-		if err := bootstrapInto(ctx, tmp.Path, cache, p, o); err != nil {
+		// debootstrap's directory with pkgbox's index reader (see
+		// debootstrapDir), beside the root being made.
+		aux, err := s.TempDir(p.Name + ".debootstrap")
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := aux.Remove(); err != nil && retErr == nil {
+				retErr = err
+			}
+		}()
+		if err := bootstrapInto(ctx, tmp.Path, aux.Path, cache, p, o); err != nil {
 			return nil, s.CheckSpace(err)
 		}
 		// A failure to keep the image costs the next create time, not
@@ -237,9 +248,10 @@ const unsafeIOConf = "/etc/dpkg/dpkg.cfg.d/pkgbox-unsafe-io"
 
 // bootstrapInto runs debootstrap for p into dir, with dpkg's unsafe I/O
 // while it does (see unsafeIOConf), its sync calls made no-ops (see
-// suppressSync) and its packages fetched in parallel beside it (see
-// prefetcher).
-func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOptions) error {
+// suppressSync), its packages fetched in parallel beside it (see
+// prefetcher) and its indexes read by pkgbox (see debootstrapDir, made in
+// aux, an empty directory of pkgbox's own).
+func bootstrapInto(ctx context.Context, dir, aux, cache string, p *Plan, o CreateOptions) error {
 	fs, err := openRootFS(dir)
 	if err != nil {
 		return err
@@ -255,7 +267,14 @@ func bootstrapInto(ctx context.Context, dir, cache string, p *Plan, o CreateOpti
 			o.Progress(e)
 		}
 	}
-	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), runOptions{Progress: progress, Log: o.Log, Target: dir})
+	ro := runOptions{Progress: progress, Log: o.Log, Target: dir, DebootstrapDir: aux}
+	if err := debootstrapDir(aux); err != nil {
+		ro.DebootstrapDir = ""
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "pkgbox: %v; debootstrap reads its indexes with its own helper\n", err)
+		}
+	}
+	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), ro)
 	pf.stop()
 	if err != nil {
 		return err

@@ -157,9 +157,15 @@ func TestCreate(t *testing.T) {
 	})
 
 	p := newPlan(t, "one")
-	r, err := bootstrap.Create(ctx, s, p, bootstrap.CreateOptions{})
+	var log lockedLog
+	r, err := bootstrap.Create(ctx, s, p, bootstrap.CreateOptions{Log: &log})
 	if err != nil {
 		t.Fatalf("create: %v", err)
+	}
+	// debootstrap read its indexes through pkgbox (TestDebootstrapDir
+	// shows that the wrapper answers as perl does).
+	if strings.Contains(log.String(), "debootstrap reads its indexes with its own helper") {
+		t.Errorf("debootstrap ran with perl's index reader:\n%s", log.String())
 	}
 	t.Run("metadata", func(t *testing.T) {
 		got, err := s.Root("one")
@@ -315,4 +321,23 @@ dpkg --audit && echo audit-clean`
 	if out.String() != want {
 		t.Errorf("inside %s:\n%s\nwant\n%s", name, out.String(), want)
 	}
+}
+
+// lockedLog is a create's log: debootstrap's output and pkgbox's notes
+// come from several goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

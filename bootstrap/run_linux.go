@@ -74,6 +74,8 @@ type runOptions struct {
 	Log io.Writer
 	// Target is the directory debootstrap fills.
 	Target string
+	// DebootstrapDir, when set, is debootstrap's DEBOOTSTRAP_DIR.
+	DebootstrapDir string
 }
 
 // runDebootstrap runs argv (from Plan.Args) and waits for it.
@@ -106,6 +108,9 @@ func runDebootstrap(ctx context.Context, suite string, argv []string, opts runOp
 		}
 	}
 	cmd.Env = debootstrapEnv(os.Environ())
+	if opts.DebootstrapDir != "" {
+		cmd.Env = append(cmd.Env, "DEBOOTSTRAP_DIR="+opts.DebootstrapDir)
+	}
 	cmd.Stdout, cmd.Stderr = logW, logW
 	cmd.ExtraFiles = []*os.File{progW} // fd 3, for --debian-installer
 	cmd.SysProcAttr = &unix.SysProcAttr{
