@@ -157,7 +157,7 @@ func TestCreate(t *testing.T) {
 	})
 
 	p := newPlan(t, "one")
-	var log lockedLog
+	var log testenv.SyncBuffer
 	r, err := bootstrap.Create(ctx, s, p, bootstrap.CreateOptions{Log: &log})
 	if err != nil {
 		t.Fatalf("create: %v", err)
@@ -321,23 +321,4 @@ dpkg --audit && echo audit-clean`
 	if out.String() != want {
 		t.Errorf("inside %s:\n%s\nwant\n%s", name, out.String(), want)
 	}
-}
-
-// lockedLog is a create's log: debootstrap's output and pkgbox's notes
-// come from several goroutines.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -166,7 +166,7 @@ func TestBatchInterrupt(t *testing.T) {
 	srcs = append(srcs, testenv.CopyPackage(t, "hello-c"))
 	known := sessions(t)
 	c := pkgbox(t, append([]string{"build", "--root", testenv.RootName, "-J", "2"}, srcs...)...)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestRebuildRdepsExtraPackage(t *testing.T) {
 	out := t.TempDir()
 	known := sessions(t)
 	c := pkgbox(t, "rebuild-rdeps", "--root", testenv.RootName, "libmath-sparsevector-perl", "--extra-package", deb, "--out", out, "-J", "1")
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	err := c.Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {

@@ -249,7 +249,7 @@ func TestBuildChainInterrupt(t *testing.T) {
 	}
 	before, known := chainRepos(), sessions(t)
 	c := pkgbox(t, "build", "--root", testenv.RootName, "--chain", app, data, "--out", t.TempDir())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)

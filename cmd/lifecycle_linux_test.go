@@ -263,24 +263,6 @@ func TestInteractiveShell(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a test reads while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // Two first builds at once on a fresh store: the second waits for the
 // default root the first is making, then builds on it, instead of failing
 // because the root is being made by another pkgbox.
@@ -324,7 +306,7 @@ func TestFirstBuildWaitsForDefaultRoot(t *testing.T) {
 	}
 	second := pkgbox(t, "build", src)
 	second.Env = append(second.Env, "PKGBOX_STORE="+dir)
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	second.Stdout, second.Stderr = &out, &out
 	if err := second.Start(); err != nil {
 		t.Fatal(err)
