@@ -247,8 +247,7 @@ func perlSplit(s string) []string {
 	return f
 }
 
-// The fields each mode's grep lets through to the perl (with blank
-// lines), and the names the perl then knows them by (lc).
+// The fields each mode's grep lets through to the perl, with blank lines.
 var (
 	pkgsFields  = []string{"Architecture:", "Filename:", "MD5sum:", "Package:", "Priority:", "SHA256:", "Size:", "Version:", "Depends:", "Pre-Depends:"}
 	fieldFields = []string{"Package:", "Priority:"}
