@@ -260,18 +260,19 @@ func bootstrapInto(ctx context.Context, dir, aux, cache string, p *Plan, o Creat
 	if err := fs.WriteFile(unsafeIOConf, []byte("# pkgbox create: removed when debootstrap is done\nforce-unsafe-io\n"), 0o644, 0, 0); err != nil {
 		return err
 	}
-	pf := newPrefetcher(fs, cache, p, o.Log)
-	progress := func(e Event) {
-		pf.event(ctx, e)
-		if o.Progress != nil {
-			o.Progress(e)
-		}
-	}
-	ro := runOptions{Progress: progress, Log: o.Log, Target: dir, DebootstrapDir: aux}
-	if err := debootstrapDir(aux); err != nil {
+	ro := runOptions{Log: o.Log, Target: dir, DebootstrapDir: aux}
+	checked, err := debootstrapDir(aux, cache)
+	if err != nil {
 		ro.DebootstrapDir = ""
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, "pkgbox: %v; debootstrap reads its indexes with its own helper\n", err)
+		}
+	}
+	pf := newPrefetcher(fs, cache, checked, p, o.Log)
+	ro.Progress = func(e Event) {
+		pf.event(ctx, e)
+		if o.Progress != nil {
+			o.Progress(e)
 		}
 	}
 	err = runDebootstrap(ctx, p.Suite, p.Args(cache, dir), ro)

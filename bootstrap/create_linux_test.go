@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,11 @@ func TestCreate(t *testing.T) {
 	// shows that the wrapper answers as perl does).
 	if strings.Contains(log.String(), "debootstrap reads its indexes with its own helper") {
 		t.Errorf("debootstrap ran with perl's index reader:\n%s", log.String())
+	}
+	// and took the packages pkgbox had checked as they were
+	// (TestDebootstrapDirGet).
+	if m := regexp.MustCompile(`; (\d+) marked as checked for debootstrap;`).FindStringSubmatch(log.String()); m == nil || m[1] == "0" {
+		t.Errorf("no package marked as checked for debootstrap's get:\n%s", log.String())
 	}
 	t.Run("metadata", func(t *testing.T) {
 		got, err := s.Root("one")

@@ -5,3 +5,6 @@ var HostBuildID = hostBuildID
 
 // DebootstrapDir is debootstrapDir, for the test of the wrapper it writes.
 var DebootstrapDir = debootstrapDir
+
+// CheckedMark is checkedMark, for the test of debootstrap's get.
+var CheckedMark = checkedMark

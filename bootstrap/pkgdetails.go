@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -452,76 +451,4 @@ func perlNum(s string) float64 {
 		n--
 	}
 	return 0
-}
-
-// debootstrapDir makes dir (new and empty, pkgbox's own) a DEBOOTSTRAP_DIR
-// that is debootstrap's own but for its index reader: each entry of the
-// real one is linked in, and its functions file is sourced by one that
-// then points PKGDETAILS at this binary. debootstrap picks perl's helper
-// when perl is on its PATH and has no option to choose another; the
-// override applies only to that helper, and only to the modes above,
-// so that a debootstrap of another kind, or a mode a later one adds, runs
-// as it always did.
-func debootstrapDir(dir string) error {
-	orig := os.Getenv("DEBOOTSTRAP_DIR")
-	if orig == "" {
-		// debootstrap's own choice when the variable is unset.
-		orig = "/usr/share/debootstrap"
-		if st, err := os.Stat("/debootstrap/debootstrap"); err == nil && st.Mode()&0o111 != 0 {
-			orig = "/debootstrap"
-		}
-	}
-	functions, err := os.ReadFile(filepath.Join(orig, "functions"))
-	if err != nil {
-		return fmt.Errorf("read debootstrap's functions: %w", err)
-	}
-	if !bytes.Contains(functions, []byte("PKGDETAILS=pkgdetails_perl")) {
-		return fmt.Errorf("read debootstrap's functions: %s picks its index reader in a way pkgbox does not know", filepath.Join(orig, "functions"))
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find pkgbox's own binary: %w", err)
-	}
-	entries, err := os.ReadDir(orig)
-	if err != nil {
-		return fmt.Errorf("read debootstrap's directory: %w", err)
-	}
-	for _, e := range entries {
-		if e.Name() == "functions" || e.Name() == "pkgdetails" {
-			continue
-		}
-		if err := os.Symlink(filepath.Join(orig, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("link debootstrap's %s: %w", e.Name(), err)
-		}
-	}
-	script := fmt.Sprintf(`# Written by pkgbox create: debootstrap's functions, with the Packages
-# index reader (pkgdetails) pkgbox's, which prints what perl's does.
-. %s
-if [ "$PKGDETAILS" = pkgdetails_perl ]; then
-	pkgbox_pkgdetails () {
-		case "$1" in
-		GETDEPS|PKGS|FIELD|STANZAS|WGET%%) %s %s "$@" ;;
-		*) pkgdetails_perl "$@" ;;
-		esac
-	}
-	PKGDETAILS=pkgbox_pkgdetails
-fi
-`, shellQuote(filepath.Join(orig, "functions")), shellQuote(exe), pkgDetailsArg)
-	f, err := os.OpenFile(filepath.Join(dir, "functions"), os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return fmt.Errorf("write debootstrap's functions: %w", err)
-	}
-	if _, err := f.WriteString(script); err != nil {
-		f.Close()
-		return fmt.Errorf("write debootstrap's functions: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write debootstrap's functions: %w", err)
-	}
-	return nil
-}
-
-// shellQuote quotes s for sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"pkgbox/bootstrap"
 	"pkgbox/internal/testenv"
 )
 
@@ -160,39 +159,4 @@ func fileSize(p string) int64 {
 		return 0
 	}
 	return st.Size()
-}
-
-// TestDebootstrapDir: the DEBOOTSTRAP_DIR create gives debootstrap holds
-// debootstrap's own scripts, and its functions, once sourced as
-// debootstrap sources them, answer through pkgbox's reader (this test
-// binary, as debootstrap would start pkgbox) what perl's would.
-func TestDebootstrapDir(t *testing.T) {
-	requirePerlPkgDetails(t)
-	dir := t.TempDir()
-	if err := bootstrap.DebootstrapDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "scripts", "bookworm")); err != nil {
-		t.Errorf("debootstrap's scripts are not there: %v", err)
-	}
-	odd, err := filepath.Abs("testdata/pkgdetails/Packages")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(functions string) string {
-		cmd := exec.Command("/bin/sh", "-c", `. "$0"; echo "$PKGDETAILS"; "$PKGDETAILS" PKGS REAL "$1" a b last`, functions, odd)
-		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "DEBOOTSTRAP_CHECKSUM_FIELD=SHA256", "DEBOOTSTRAP_DIR=" + dir}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v: %s", functions, err, out)
-		}
-		return string(out)
-	}
-	got, want := run(filepath.Join(dir, "functions")), run(debootstrapFunctions)
-	if !strings.HasPrefix(got, "pkgbox_pkgdetails\n") {
-		t.Errorf("debootstrap would use %q, want pkgbox's reader", strings.SplitN(got, "\n", 2)[0])
-	}
-	if strings.SplitN(got, "\n", 2)[1] != strings.SplitN(want, "\n", 2)[1] {
-		t.Errorf("through the functions create writes:\n%s\nthrough debootstrap's own:\n%s", got, want)
-	}
 }

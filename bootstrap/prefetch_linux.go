@@ -25,8 +25,11 @@ const prefetchWorkers = 6
 // prefetcher fetches, while debootstrap resolves dependencies, the
 // packages it is about to download one by one (see prefetch.go).
 type prefetcher struct {
-	fs      *rootFS // the root being made, where debootstrap put its indexes
-	cache   string  // debootstrap's --cache-dir
+	fs    *rootFS // the root being made, where debootstrap put its indexes
+	cache string  // debootstrap's --cache-dir
+	// checked is where the packages of cache that the prefetch has
+	// checked are marked for debootstrap's get, or "" (debootstrapDir).
+	checked string
 	mirror  string
 	suite   string
 	arch    string
@@ -44,22 +47,22 @@ type prefetcher struct {
 	msgs           []string
 	wg             sync.WaitGroup
 
-	fetched, bytes, failed atomic.Int64
-	total                  int
-	start                  time.Time
-	last                   atomic.Int64 // when the last fetch ended, in ns since start
+	fetched, bytes, failed, marked atomic.Int64
+	total                          int
+	start                          time.Time
+	last                           atomic.Int64 // when the last fetch ended, in ns since start
 }
 
 // newPrefetcher returns nil where there is nothing to do: no mirror pkgbox
 // knows (debootstrap's default), or one that is not plain HTTP(S).
-func newPrefetcher(fs *rootFS, cache string, p *Plan, log io.Writer) *prefetcher {
+func newPrefetcher(fs *rootFS, cache, checked string, p *Plan, log io.Writer) *prefetcher {
 	if !strings.HasPrefix(p.Mirror, "http://") && !strings.HasPrefix(p.Mirror, "https://") {
 		return nil
 	}
 	if log == nil {
 		log = io.Discard
 	}
-	f := &prefetcher{fs: fs, cache: cache, mirror: strings.TrimSuffix(p.Mirror, "/"), suite: p.Suite,
+	f := &prefetcher{fs: fs, cache: cache, checked: checked, mirror: strings.TrimSuffix(p.Mirror, "/"), suite: p.Suite,
 		arch: p.Arch, variant: p.Variant, include: p.Include, log: log}
 	f.ready = f.begin
 	return f
@@ -170,6 +173,8 @@ func (f *prefetcher) begin(ctx context.Context) {
 // fetch downloads e into the cache unless a file of its name is there,
 // checks its size and SHA256 against the index, and only then gives it its
 // name, never over a file debootstrap may be writing (RENAME_NOREPLACE).
+// A file it has checked, fetched now or by an earlier create, it marks for
+// debootstrap's get (see debootstrapDir).
 func (f *prefetcher) fetch(ctx context.Context, client *http.Client, e *debEntry) (_ int64, retErr error) {
 	name := e.cacheName()
 	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
@@ -177,6 +182,10 @@ func (f *prefetcher) fetch(ctx context.Context, client *http.Client, e *debEntry
 	}
 	dest := filepath.Join(f.cache, name)
 	if _, err := os.Lstat(dest); err == nil {
+		// A file that does not match is debootstrap's to replace.
+		if f.checked != "" && matches(dest, e) {
+			f.mark(e)
+		}
 		return 0, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.mirror+"/"+strings.TrimPrefix(e.Filename, "/"), nil)
@@ -226,7 +235,47 @@ func (f *prefetcher) fetch(ctx context.Context, client *http.Client, e *debEntry
 	if err != nil {
 		return 0, err
 	}
+	f.mark(e)
 	return n, nil
+}
+
+// matches reports whether the file at path is a regular file of e's size
+// and SHA256.
+func matches(path string, e *debEntry) bool {
+	file, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer file.Close()
+	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() != e.Size {
+		return false
+	}
+	h := sha256.New()
+	if n, err := io.Copy(h, io.LimitReader(file, e.Size+1)); err != nil || n != e.Size {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == e.SHA256
+}
+
+// mark tells debootstrap's get (debootstrapDir) that e's file in the cache
+// is checked. Without a mark debootstrap checks it itself.
+func (f *prefetcher) mark(e *debEntry) {
+	if f.checked == "" {
+		return
+	}
+	m := checkedMark(e.SHA256, e.Size, e.cacheName())
+	if m == "" {
+		return
+	}
+	file, err := os.OpenFile(filepath.Join(f.checked, m), os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		if !errors.Is(err, unix.EEXIST) {
+			f.say("mark %s as checked: %v (debootstrap checks it itself)", e.Package, err)
+		}
+		return
+	}
+	file.Close()
+	f.marked.Add(1)
 }
 
 // stop cancels what is left, once debootstrap is gone, waits for the
@@ -246,7 +295,7 @@ func (f *prefetcher) stop() {
 	for _, m := range f.msgs {
 		io.WriteString(f.log, m)
 	}
-	fmt.Fprintf(f.log, "pkgbox: prefetched %d of %d packages (%.1f MB), %d at a time, in %.1fs; %d failed; debootstrap finished %.1fs after the start\n",
+	fmt.Fprintf(f.log, "pkgbox: prefetched %d of %d packages (%.1f MB), %d at a time, in %.1fs; %d failed; %d marked as checked for debootstrap; debootstrap finished %.1fs after the start\n",
 		f.fetched.Load(), f.total, float64(f.bytes.Load())/1e6, prefetchWorkers, time.Duration(f.last.Load()).Seconds(),
-		f.failed.Load(), time.Since(f.start).Seconds())
+		f.failed.Load(), f.marked.Load(), time.Since(f.start).Seconds())
 }

@@ -108,7 +108,8 @@ func TestPrefetchSet(t *testing.T) {
 
 // TestPrefetchFetch: a file is named only once its size and SHA256 match
 // the index, a file already there is left alone, and nothing but the
-// named file stays in the cache.
+// named file stays in the cache. Each file checked, fetched or found in
+// the cache, is marked for debootstrap's get, and only those.
 func TestPrefetchFetch(t *testing.T) {
 	body := "hello"
 	sum := sha256.Sum256([]byte(body))
@@ -120,8 +121,8 @@ func TestPrefetchFetch(t *testing.T) {
 		w.Write([]byte(body))
 	}))
 	defer srv.Close()
-	cache := t.TempDir()
-	f := &prefetcher{cache: cache, mirror: srv.URL + "/debian"}
+	cache, checked := t.TempDir(), t.TempDir()
+	f := &prefetcher{cache: cache, checked: checked, mirror: srv.URL + "/debian"}
 	good := &debEntry{Package: "a", Version: "1:1", Arch: "all", Filename: "pool/a.deb", Size: 5, SHA256: hex.EncodeToString(sum[:])}
 	bad := &debEntry{Package: "b", Version: "1", Arch: "all", Filename: "pool/bad.deb", Size: 5, SHA256: good.SHA256}
 	short := &debEntry{Package: "c", Version: "1", Arch: "all", Filename: "pool/c.deb", Size: 6, SHA256: good.SHA256}
@@ -138,13 +139,29 @@ func TestPrefetchFetch(t *testing.T) {
 	if n, err := f.fetch(ctx, http.DefaultClient, good); err != nil || n != 0 {
 		t.Errorf("second fetch of good = %d, %v; want it left alone", n, err)
 	}
-	ents, _ := os.ReadDir(cache)
-	var got []string
-	for _, e := range ents {
-		got = append(got, e.Name())
+	// Left by an earlier create: one sound, one damaged.
+	kept := &debEntry{Package: "d", Version: "1", Arch: "all", Filename: "pool/d.deb", Size: 5, SHA256: good.SHA256}
+	damaged := &debEntry{Package: "e", Version: "1", Arch: "all", Filename: "pool/e.deb", Size: 5, SHA256: good.SHA256}
+	os.WriteFile(filepath.Join(cache, kept.cacheName()), []byte(body), 0o644)
+	os.WriteFile(filepath.Join(cache, damaged.cacheName()), []byte("HELLO"), 0o644)
+	for _, e := range []*debEntry{kept, damaged} {
+		if n, err := f.fetch(ctx, http.DefaultClient, e); err != nil || n != 0 {
+			t.Errorf("fetch of %s, in the cache = %d, %v; want it left alone", e.Package, n, err)
+		}
 	}
-	if !reflect.DeepEqual(got, []string{"a_1%3a1_all.deb"}) {
+	names := func(dir string) []string {
+		ents, _ := os.ReadDir(dir)
+		var got []string
+		for _, e := range ents {
+			got = append(got, e.Name())
+		}
+		return got
+	}
+	if got := names(cache); !reflect.DeepEqual(got, []string{"a_1%3a1_all.deb", "d_1_all.deb", "e_1_all.deb"}) {
 		t.Errorf("cache holds %q", got)
+	}
+	if got, want := names(checked), []string{good.SHA256 + "-5-a_1%3a1_all.deb", good.SHA256 + "-5-d_1_all.deb"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("marked %q, want %q", got, want)
 	}
 	if data, _ := os.ReadFile(filepath.Join(cache, "a_1%3a1_all.deb")); string(data) != body {
 		t.Errorf("cached file holds %q", data)
