@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"pkgbox/bootstrap"
@@ -68,8 +69,37 @@ func fetchedDsc(t *testing.T, pkg string) string {
 	return dsc
 }
 
+// hello is one build of Debian's hello by name, without its test suite,
+// for every test that needs a plain one: a build of hello takes a minute
+// or two, and the suite should not pay for the same one twice.
+var hello struct {
+	once sync.Once
+	res  *build.Result
+}
+
+// helloOut holds hello's build until the tests are done (TestMain).
+var helloOut string
+
+// helloByName is the shared build of hello, made by the first test that
+// asks; it fails every test that asks if that build failed.
+func helloByName(t *testing.T) *build.Result {
+	t.Helper()
+	hello.once.Do(func() {
+		out, err := os.MkdirTemp("", "pkgbox-test-hello-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		helloOut = out
+		hello.res = buildArchive(t, &build.Request{Package: "hello", NoCheck: true, Out: out})
+	})
+	if hello.res == nil {
+		t.Fatal("Debian's hello did not build (see the first test that built it)")
+	}
+	return hello.res
+}
+
 func TestArchiveByName(t *testing.T) {
-	res := buildArchive(t, &build.Request{Package: "hello"})
+	res := helloByName(t)
 	if res.Source != "hello" {
 		t.Errorf("built %q, want hello", res.Source)
 	}

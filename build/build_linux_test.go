@@ -25,7 +25,11 @@ import (
 
 func TestMain(m *testing.M) {
 	sandbox.MaybeInit()
-	os.Exit(m.Run())
+	code := m.Run()
+	if helloOut != "" {
+		os.RemoveAll(helloOut)
+	}
+	os.Exit(code)
 }
 
 // treeHash hashes every path, mode, link target and content under dir.
