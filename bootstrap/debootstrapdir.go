@@ -46,7 +46,7 @@ func checkedMark(sha256 string, size int64, name string) string {
 }
 
 // debootstrapDir makes dir (new and empty, pkgbox's own) a DEBOOTSTRAP_DIR
-// that is debootstrap's own but for the two functions above: each entry
+// that is debootstrap's own but for the functions above: each entry
 // of the real one is linked in, and its functions file is sourced by one
 // that then points PKGDETAILS at this binary, names packages' files
 // without sed and, if cache is not "", wraps get for the packages of

@@ -13,10 +13,12 @@ import (
 // resolving dependencies in shell and perl. pkgbox fetches the same
 // packages meanwhile, several at a time, into the cache directory
 // debootstrap is given, under the names debootstrap looks for there
-// (prefetch_linux.go). debootstrap still decides what to install and still
-// checks every file against its signed Packages index before using it, so
-// a prefetch can only save time: a package pkgbox misses, debootstrap
-// downloads itself; one it fetches in vain stays in the cache.
+// (prefetch_linux.go). debootstrap still decides what to install, and
+// every file it uses is checked against its Packages index (itself checked
+// against the signed Release file): by pkgbox, as it fetches the file, or
+// by debootstrap (see debootstrapDir). So a prefetch can only save time: a
+// package pkgbox misses, debootstrap downloads itself; one it fetches in
+// vain stays in the cache.
 
 // debEntry is one package of a Packages index: what fetching it needs.
 type debEntry struct {
