@@ -106,6 +106,16 @@ fi
 `, shellQuote(filepath.Join(orig, "functions")), shellQuote(exe), pkgDetailsArg)
 	get := shellFunc(functions, "get", "\t# args: from dest [checksum size] [alt {checksum size type}]")
 	if cache != "" && get != "" {
+		// A mark vouches for a file's bytes until debootstrap is done, so
+		// nothing may rewrite a marked file in place. Where its cache
+		// directory has a partial/, debootstrap's get downloads there and
+		// renames the checked file into place, as apt does; without one,
+		// another create of the suite (which shares the cache) would
+		// download straight over the final name, truncating a file this
+		// create has marked.
+		if err := os.MkdirAll(filepath.Join(cache, "partial"), 0o755); err != nil {
+			return "", fmt.Errorf("make debootstrap's download directory: %w", err)
+		}
 		checked = filepath.Join(dir, checkedDir)
 		if err := os.Mkdir(checked, 0o755); err != nil {
 			return "", fmt.Errorf("make %s: %w", checked, err)

@@ -62,6 +62,11 @@ func TestDebootstrapDirGet(t *testing.T) {
 	if checked == "" {
 		t.Fatalf("no get for the checked packages: debootstrap's get in %s is not as pkgbox expects", debootstrapFunctions)
 	}
+	// debootstrap downloads into the cache's partial/ and renames, where
+	// there is one: never over a file another create has marked.
+	if st, err := os.Stat(filepath.Join(cache, "partial")); err != nil || !st.IsDir() {
+		t.Errorf("no partial/ in the cache for debootstrap's downloads: %v", err)
+	}
 	good := []byte("the package as the index has it\n")
 	sum := sha256.Sum256(good)
 	sha, size := hex.EncodeToString(sum[:]), len(good)
