@@ -131,7 +131,11 @@ func loadFilter() error {
 	if len(abis) == 0 {
 		return nil
 	}
-	prog := filterProgram(abis)
+	return loadProgram(filterProgram(abis))
+}
+
+// loadProgram installs prog on the calling thread.
+func loadProgram(prog []unix.SockFilter) error {
 	for i, ins := range prog {
 		if ins.Code&0x07 == unix.BPF_JMP && (int(ins.Jt)+i+1 >= len(prog) || int(ins.Jf)+i+1 >= len(prog)) {
 			return fmt.Errorf("load system call filter: jump out of the program at %d", i)

@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -141,7 +140,7 @@ func BenchmarkFilter(b *testing.B) {
 					}
 				}
 				b.ResetTimer()
-				for b.Loop() {
+				for range b.N {
 					unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 				}
 				done <- nil
@@ -160,11 +159,7 @@ func loadFilterOnThread(prog []unix.SockFilter) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	if _, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog))); errno != 0 {
-		return errno
-	}
-	return nil
+	return loadProgram(prog)
 }
 
 // The x86_64 numbers in filterABIs are the ones x/sys/unix knows.
