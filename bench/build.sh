@@ -11,10 +11,13 @@
 #   sbuild  sbuild in unshare mode with its default apt settings (its
 #           tarball keeps no package lists), from a buildd tarball made by mmdebstrap
 #           of the same suite, as an unprivileged user with subordinate ids.
-# Prints each total and each overhead (total minus the floor), and the ratio
-# of the overheads; it never fails on a time.
+# Prints each total and each overhead: the mean total minus the floor's,
+# and the median over the rounds of the case's time minus the floor's in the
+# same round (steadier when the machine's speed drifts), and the ratios of
+# the overheads; it never fails on a time. CASES picks some of the cases
+# (the floor always runs): CASES="pkgbox" RUNS=10 times a warm build alone.
 #
-# usage: [NOCHECK=1] bench/build.sh [RUNS [DSC]]   (as root; uses the shared test root)
+# usage: [NOCHECK=1] [CASES="..."] bench/build.sh [RUNS [DSC]]   (as root; uses the shared test root)
 #   e.g. bench/build.sh 3 /var/tmp/pkgbox-test-2/cache/source/bookworm-amd64/files/hello_2.10-3.dsc
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +28,16 @@ root=$PKGBOX_STORE/roots/test
 suite=$(sed -n 's/^ *"suite": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")
 mirror=$(sed -n 's/^ *"mirror": "\(.*\)",$/\1/p' "$PKGBOX_STORE/roots/test.json")
 arch=$(dpkg --print-architecture)
-command -v sbuild >/dev/null && command -v mmdebstrap >/dev/null ||
+cases=(floor)
+for c in ${CASES:-first pkgbox fresh sbuild}; do
+	case $c in first | pkgbox | fresh | sbuild) cases+=("$c") ;; floor) ;; *)
+		echo "bench: CASES: no case $c (first, pkgbox, fresh, sbuild)" >&2
+		exit 2
+		;;
+	esac
+done
+has() { [[ " ${cases[*]} " == *" $1 "* ]]; }
+! has sbuild || { command -v sbuild >/dev/null && command -v mmdebstrap >/dev/null; } ||
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends sbuild mmdebstrap uidmap >/dev/null
 
 work=$(mktemp -d /var/tmp/pkgbox-bench-build.XXXXXX)
@@ -42,22 +54,24 @@ name=hello-c
 
 # shellcheck source=bench/floor.sh
 . bench/floor.sh
-echo "bench: preparing the floor's root, sbuild's tarball and user" >&2
+echo "bench: preparing the floor's root$(has sbuild && echo ", sbuild's tarball and user")" >&2
 floor_prepare
 
 # sbuild's unshare mode wants an unprivileged user with subordinate ids and
 # a tarball of a buildd root.
-id pkgbox-bench >/dev/null 2>&1 || useradd --create-home pkgbox-bench
-grep -q '^pkgbox-bench:' /etc/subuid || usermod --add-subuids 300000-365535 --add-subgids 300000-365535 pkgbox-bench
 tarball=$work/sbuild-$suite-$arch.tar
-mmdebstrap --quiet --variant=buildd --format=tar "$suite" "$tarball" "$mirror"
-chmod 644 "$tarball"
+if has sbuild; then
+	id pkgbox-bench >/dev/null 2>&1 || useradd --create-home pkgbox-bench
+	grep -q '^pkgbox-bench:' /etc/subuid || usermod --add-subuids 300000-365535 --add-subgids 300000-365535 pkgbox-bench
+	mmdebstrap --quiet --variant=buildd --format=tar "$suite" "$tarball" "$mirror"
+	chmod 644 "$tarball"
+fi
 sbuild_run() {
 	rm -rf "$work/sb"
 	what=$(put_source "$work/sb")
 	chown -R pkgbox-bench "$work/sb"
 	# sbuild wants a directory to build in (its own) or a .dsc (from --build-dir)
-	runuser -u pkgbox-bench -- env DEB_BUILD_OPTIONS="$([ "${NOCHECK:-}" = 1 ] && echo nocheck)" sh -c "cd '$work/sb/src' && sbuild --chroot-mode=unshare --chroot='$tarball' \
+	runuser -u pkgbox-bench -- env DEB_BUILD_OPTIONS="$build_opts" sh -c "cd '$work/sb/src' && sbuild --chroot-mode=unshare --chroot='$tarball' \
 		--build-dir='$work/sb' \
 		--dist='$suite' --arch='$arch' --no-run-lintian --no-run-autopkgtest --no-run-piuparts \
 		--no-source-only-changes $([ "${NOCHECK:-}" = 1 ] && echo "--profiles=nocheck") $([ -n "$dsc" ] && echo "'$what'")"
@@ -74,18 +88,20 @@ layer=
 drop_layer() { [ -z "$layer" ] || rm -rf "$PKGBOX_STORE/layers/$layer"; }
 
 ns() { date +%s%N; }
-declare -A total
-cases=(floor first pkgbox fresh sbuild)
+# took[CASE] is the case's time in each timed round, in ns, one per line.
+declare -A took
 run_case() {
 	case $1 in floor) floor ;; first | pkgbox) pkgbox_run ;; fresh) pkgbox_run --no-layers ;; sbuild) sbuild_run ;; esac >"$work/$1.log" 2>&1 ||
 		{ echo "bench: $1 failed:" >&2; tail -30 "$work/$1.log" >&2; exit 1; }
 }
+# The untimed warm-up round; the first case's build, when it runs, names the
+# layer (pkgbox's warm-up makes it otherwise, for the timed rounds to reuse).
 for c in "${cases[@]}"; do
-	total[$c]=0
+	took[$c]=
 	run_case "$c"
-	if [ "$c" = first ]; then
+	if [ "$c" = first ] || { [ "$c" = pkgbox ] && [ -z "$layer" ]; }; then
 		layer=$(grep -oh 'build dependencies: \(made\|reused\) layer [0-9a-f]*' "$work"/pk/*.build | awk '{ print $NF }')
-		[ -n "$layer" ] || { echo "bench: the first build made no layer" >&2; exit 1; }
+		[ -n "$layer" ] || { echo "bench: the $c build made no layer" >&2; exit 1; }
 	fi
 done
 for ((i = 0; i < runs; i++)); do
@@ -96,18 +112,33 @@ for ((i = 0; i < runs; i++)); do
 		sync
 		t0=$(ns)
 		run_case "$c"
-		total[$c]=$((total[$c] + $(ns) - t0))
+		took[$c]+="$(($(ns) - t0))"$'\n'
 	done
 done
-s() { awk -v ns="$1" -v n="$runs" 'BEGIN { printf "%.2f", ns / n / 1e9 }'; }
-echo "build of $name on $suite/$arch, mean of $runs runs each (one untimed warm-up run each)"
+# mean CASE: its mean time in ns. over CASE: its median paired overhead in
+# ns (its time minus the floor's, round by round).
+mean() { awk '{ t += $1 } END { printf "%.0f", t / NR }' <<<"${took[$1]}"; }
+over() {
+	paste <(printf %s "${took[$1]}") <(printf %s "${took[floor]}") | awk '{ print $1 - $2 }' | sort -n |
+		awk '{ d[NR] = $1 } END { printf "%.0f", NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2 }'
+}
+sec() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
+echo "build of $name on $suite/$arch ($build_opts), $runs timed rounds (one untimed warm-up round)"
+printf '  %-8s %9s %16s %16s\n' case "mean" "mean overhead" "median overhead"
 for c in "${cases[@]}"; do
-	over=$(awk -v a="${total[$c]}" -v f="${total[floor]}" -v n="$runs" 'BEGIN { printf "%.2f", (a - f) / n / 1e9 }')
-	printf '  %-8s total %7ss   overhead %7ss\n' "$c" "$(s "${total[$c]}")" "$over"
+	if [ "$c" = floor ]; then
+		printf '  %-8s %8ss\n' floor "$(sec "$(mean floor)")"
+	else
+		printf '  %-8s %8ss %15ss %15ss\n' "$c" "$(sec "$(mean "$c")")" "$(sec $(($(mean "$c") - $(mean floor))))" "$(sec "$(over "$c")")"
+	fi
 done
-awk -v p="${total[pkgbox]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
-	'BEGIN { printf "  pkgbox overhead / sbuild overhead: %.2f   (warm layer; bar: at most 0.1, and 1 s)\n", (p - f) / (sb - f) }'
-awk -v p="${total[fresh]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
-	'BEGIN { printf "  without layers (--no-layers):      %.2f\n", (p - f) / (sb - f) }'
-awk -v p="${total[first]}" -v sb="${total[sbuild]}" -v f="${total[floor]}" \
-	'BEGIN { printf "  first build (makes the layer):     %.2f   (bar: at most 0.33)\n", (p - f) / (sb - f) }'
+! has pkgbox || echo "  warm build (layer reused): bar at most 1 s of overhead"
+has sbuild || exit 0
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf '  overhead / sbuild overhead, by the means (by the medians):\n'
+for c in pkgbox first fresh; do
+	has "$c" || continue
+	case $c in pkgbox) what="warm layer; bar: at most 0.1" ;; first) what="makes the layer; bar: at most 0.33" ;; fresh) what="--no-layers" ;; esac
+	printf '    %-8s %s (%s)   %s\n' "$c" "$(ratio $(($(mean "$c") - $(mean floor))) $(($(mean sbuild) - $(mean floor))))" \
+		"$(ratio "$(over "$c")" "$(over sbuild)")" "$what"
+done
