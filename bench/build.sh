@@ -117,7 +117,7 @@ for ((i = 0; i < runs; i++)); do
 done
 # mean CASE: its mean time in ns. over CASE: its median paired overhead in
 # ns (its time minus the floor's, round by round).
-mean() { awk '{ t += $1 } END { printf "%.0f", t / NR }' <<<"${took[$1]}"; }
+mean() { printf %s "${took[$1]}" | awk '{ t += $1 } END { printf "%.0f", t / NR }'; }
 over() {
 	paste <(printf %s "${took[$1]}") <(printf %s "${took[floor]}") | awk '{ print $1 - $2 }' | sort -n |
 		awk '{ d[NR] = $1 } END { printf "%.0f", NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2 }'
@@ -133,6 +133,10 @@ for c in "${cases[@]}"; do
 	fi
 done
 ! has pkgbox || echo "  warm build (layer reused): bar at most 1 s of overhead"
+echo "  each round, in s:"
+for c in "${cases[@]}"; do
+	printf '    %-8s %s\n' "$c" "$(printf %s "${took[$c]}" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / 1e9 }')"
+done
 has sbuild || exit 0
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '  overhead / sbuild overhead, by the means (by the medians):\n'
