@@ -15,7 +15,8 @@
 # and the median over the rounds of the case's time minus the floor's in the
 # same round (steadier when the machine's speed drifts), and the ratios of
 # the overheads; it never fails on a time. CASES picks some of the cases
-# (the floor always runs): CASES="pkgbox" RUNS=10 times a warm build alone.
+# (the floor always runs): CASES=pkgbox bench/build.sh 10 DSC times a warm
+# build alone, 10 rounds.
 #
 # usage: [NOCHECK=1] [CASES="..."] bench/build.sh [RUNS [DSC]]   (as root; uses the shared test root)
 #   e.g. bench/build.sh 3 /var/tmp/pkgbox-test-2/cache/source/bookworm-amd64/files/hello_2.10-3.dsc
